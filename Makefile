@@ -1,0 +1,49 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+DEV_ENV := CERTADMIN_INSECURE_DEV=True
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test test-fast lint format venv system-deps bench clean
+
+$(BIN)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+venv: $(BIN)/.installed
+
+# Debian packages the tests drive (chromium for the browser tests, keytool, xmlsec1, nginx).
+system-deps:
+	./.ci/system-deps
+
+run: venv
+	$(DEV_ENV) $(BIN)/python manage.py migrate --no-input
+	$(DEV_ENV) $(BIN)/python manage.py collectstatic --no-input --verbosity 0
+	@echo "------------------------------------------------------------------"
+	@$(DEV_ENV) $(BIN)/python manage.py load_demo
+	@echo "Open http://$(HOST):$(PORT)/ and log in with one of the logins above."
+	@echo "------------------------------------------------------------------"
+	@trap 'kill 0' INT TERM EXIT; \
+	$(DEV_ENV) $(BIN)/python manage.py qcluster & \
+	$(DEV_ENV) $(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
+
+test: venv system-deps
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+test-fast: venv
+	$(BIN)/python -m pytest -m "not browser"
+
+lint: venv
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) staticfiles var

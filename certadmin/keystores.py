@@ -1,0 +1,434 @@
+"""Read and write Java keystores (JKS, JCEKS) and PKCS#12 files (SPEC section 3).
+
+Pure Python, no Django. Key stores are untrusted input: every parser error is turned into a
+:class:`KeystoreError` carrying a user-facing message, and nothing in a store is dropped silently.
+
+Cryptography is done only by pyjks (the Java formats) and ``cryptography`` (PKCS#12, keys,
+certificates). pyasn1 / pyasn1-modules, which pyjks itself depends on, are used to *read* the
+PKCS#12 layout: ``cryptography``'s ``load_pkcs12`` returns only the first private key of a file,
+so the key bags are located with pyasn1 and decrypted one by one with ``cryptography``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import jks
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+from cryptography.hazmat.primitives.serialization import pkcs12
+from pyasn1.codec.ber import decoder as ber_decoder
+from pyasn1.type import char, univ
+from pyasn1_modules import rfc5652, rfc7292
+
+MIB = 1024 * 1024
+#: Total key-derivation iterations a store may ask for (MAC, encrypted safes, every key). A
+#: default Java PKCS#12 needs 10,000 per item and a JCEKS key 200,000 (about 0.25 s each in pyjks'
+#: pure-Python KDF), so this admits ordinary stores and bounds the CPU one upload can burn.
+MAX_KDF_ITERATIONS = 5_000_000
+#: Not a key policy (that is the caller's) but a resource guard: validating an RSA key costs
+#: about (bits / 2048) ** 3 * 40 ms, so a 16384-bit key would take some 20 s.
+MAX_RSA_BITS = 8192
+#: PBKDF2 rounds of the PKCS#12 files we write (Java reads up to 5,000,000).
+PKCS12_KDF_ROUNDS = 100_000
+
+EMPTY = "The keystore file is empty."
+TOO_LARGE = "The keystore file is larger than the {limit} limit."
+NOT_A_KEYSTORE = "The file is not a JKS, JCEKS or PKCS#12 keystore, or it is damaged."
+PEM_FILE = "The file is a PEM text file, not a JKS, JCEKS or PKCS#12 keystore."
+DAMAGED = "The keystore file is damaged or truncated."
+BAD_PASSWORD = "The keystore password is incorrect, or the file has been modified or damaged."
+TOO_MANY_ENTRIES = "The keystore contains more than {limit} entries."
+TOO_COSTLY = (
+    "The keystore's password protection needs more than {limit:,} key-derivation iterations "
+    "in total, which is more than this service will compute."
+)
+UNSUPPORTED_PKCS12 = "This PKCS#12 file is not password-protected in a supported way."
+KEY_PASSWORD_DIFFERS = (
+    "The Keystore contains a certificate '{alias}' whose per key password is not the same as "
+    "the keystore password."
+)
+KEY_MISMATCH = "The private key does not match the certificate chain in the keystore."
+NO_CHAIN = "The private key '{alias}' has no certificate chain in the keystore."
+BAD_KEY = "The private key '{alias}' is invalid or of an unsupported type."
+RSA_TOO_LARGE = "The private key '{alias}' is an RSA key larger than {limit} bits."
+BAD_CERT = "The certificate chain of '{alias}' contains an invalid or unsupported certificate."
+ONE_KEY_PER_PKCS12 = (
+    "A PKCS#12 export holds exactly one private key: export the keys one by one, or as JKS."
+)
+
+_TRUSTED = "trusted certificate"
+_SECRET = "secret key"
+_TRUSTED_REASON = "A trusted certificate entry has no private key; it was not imported."
+_SECRET_REASON = "A secret (symmetric) key cannot be used with certificates; it was not imported."
+_JKS_MAGIC = bytes.fromhex("FEEDFEED")
+_JCEKS_MAGIC = bytes.fromhex("CECECECE")
+
+
+class KeystoreError(ValueError):
+    """A keystore cannot be read or written; ``str(error)`` is safe to show to the user."""
+
+
+@dataclass(frozen=True)
+class KeyEntry:
+    """A private key to export: PKCS#8 DER key and DER certificate chain, leaf first."""
+
+    alias: str
+    key_pkcs8_der: bytes
+    chain_der: list[bytes]
+
+
+@dataclass
+class ImportedKey:
+    """A private key read from a keystore, validated against its chain (leaf first)."""
+
+    alias: str
+    private_key: PrivateKeyTypes
+    chain: list[x509.Certificate]
+
+
+@dataclass
+class SkippedEntry:
+    """A keystore entry that was not imported: kind is "trusted certificate" or "secret key"."""
+
+    alias: str
+    kind: str
+    reason: str
+
+
+@dataclass
+class KeystoreContents:
+    """What :func:`read_keystore` found; store_type is "JKS", "JCEKS" or "PKCS#12"."""
+
+    keys: list[ImportedKey]
+    skipped: list[SkippedEntry]
+    store_type: str
+
+
+def write_jks(entries: Sequence[KeyEntry], password: str) -> bytes:
+    """Return a JKS holding one PrivateKeyEntry per entry (alias lowercased, key password =
+    store password, full chain)."""
+    now = int(time.time()) * 1000
+    jks_entries = []
+    for entry in entries:
+        if not entry.chain_der:
+            raise KeystoreError(NO_CHAIN.format(alias=entry.alias))
+        # Built directly rather than with PrivateKeyEntry.new(), which re-parses the PKCS#8 with
+        # pyasn1 only to fill attributes that encrypt() does not use (3x slower).
+        jks_entry = jks.PrivateKeyEntry(
+            alias=entry.alias.lower(),
+            timestamp=now,
+            cert_chain=[("X.509", der) for der in entry.chain_der],
+            pkey_pkcs8=entry.key_pkcs8_der,
+            store_type="jks",
+        )
+        jks_entry.encrypt(password)
+        jks_entries.append(jks_entry)
+    try:
+        return jks.KeyStore.new("jks", jks_entries).saves(password)
+    except jks.DuplicateAliasException as exc:
+        raise KeystoreError("Two keys have the same alias (aliases ignore case in JKS).") from exc
+
+
+def write_pkcs12(entries: Sequence[KeyEntry], password: str) -> bytes:
+    """Return a PKCS#12 (PBES2 AES-256-CBC, HMAC-SHA256) whose key bag is named by the alias.
+
+    ``cryptography`` (50) serialises one private key per PKCS#12 and offers no way to add more
+    key bags or to compute the PKCS#12 MAC over a merged file, so exactly one entry is required.
+    """
+    if len(entries) != 1:
+        raise KeystoreError(ONE_KEY_PER_PKCS12)
+    (entry,) = entries
+    if not entry.chain_der:
+        raise KeystoreError(NO_CHAIN.format(alias=entry.alias))
+    key = serialization.load_der_private_key(entry.key_pkcs8_der, password=None)
+    leaf, *cas = [x509.load_der_x509_certificate(der) for der in entry.chain_der]
+    encryption = (
+        serialization.PrivateFormat.PKCS12.encryption_builder()
+        .kdf_rounds(PKCS12_KDF_ROUNDS)
+        .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
+        .hmac_hash(hashes.SHA256())
+        .build(password.encode())
+    )
+    return pkcs12.serialize_key_and_certificates(
+        entry.alias.encode(),
+        key,  # type: ignore[arg-type]  # X25519/X448 keys are rejected by cryptography itself
+        leaf,
+        cas or None,
+        encryption,
+    )
+
+
+def read_keystore(
+    data: bytes, password: str, *, max_bytes: int = MIB, max_entries: int = 1000
+) -> KeystoreContents:
+    """Read an uploaded JKS, JCEKS or PKCS#12 keystore; raise KeystoreError if unusable."""
+    if len(data) > max_bytes:
+        raise KeystoreError(TOO_LARGE.format(limit=_size(max_bytes)))
+    if not data:
+        raise KeystoreError(EMPTY)
+    try:
+        if data[:4] in (_JKS_MAGIC, _JCEKS_MAGIC):
+            return _read_java(data, password, max_entries)
+        return _read_pkcs12(data, password, max_entries)
+    except KeystoreError:
+        raise
+    except Exception as exc:  # untrusted input: no raw parser error (or MemoryError) escapes
+        raise KeystoreError(DAMAGED) from exc
+
+
+def _size(count: int) -> str:
+    if count % MIB == 0:
+        return f"{count // MIB} MiB"
+    return f"{count // 1024} KiB" if count % 1024 == 0 else f"{count} bytes"
+
+
+def _read_java(data: bytes, password: str, max_entries: int) -> KeystoreContents:
+    store_type = "JKS" if data[:4] == _JKS_MAGIC else "JCEKS"
+    if len(data) < 12:
+        raise KeystoreError(DAMAGED)
+    if int.from_bytes(data[8:12], "big") > max_entries:
+        raise KeystoreError(TOO_MANY_ENTRIES.format(limit=max_entries))
+    try:
+        # Keys are decrypted below, after their KDF cost has been checked.
+        store = jks.KeyStore.loads(data, password, try_decrypt_keys=False)
+    except jks.KeystoreSignatureException as exc:
+        # The store hash mixes password and content: a wrong password and a modified file look
+        # the same. (A key decrypting with the password proves nothing: it may have its own.)
+        raise KeystoreError(BAD_PASSWORD) from exc
+    except jks.KeystoreException as exc:
+        raise KeystoreError(DAMAGED) from exc
+    if sum(_key_iterations(entry) for entry in store.private_keys.values()) > MAX_KDF_ITERATIONS:
+        raise KeystoreError(TOO_COSTLY.format(limit=MAX_KDF_ITERATIONS))
+    keys, skipped = [], []
+    for alias, entry in store.entries.items():
+        if isinstance(entry, jks.PrivateKeyEntry):
+            try:
+                entry.decrypt(password)
+            except jks.DecryptionFailureException as exc:
+                raise KeystoreError(KEY_PASSWORD_DIFFERS.format(alias=alias)) from exc
+            key = _load_key(alias, entry.pkey_pkcs8, None)
+            keys.append(_checked(alias, key, [der for _type, der in entry.cert_chain]))
+        elif isinstance(entry, jks.TrustedCertEntry):
+            skipped.append(SkippedEntry(alias, _TRUSTED, _TRUSTED_REASON))
+        else:
+            skipped.append(SkippedEntry(alias, _SECRET, _SECRET_REASON))
+    return KeystoreContents(keys, skipped, store_type)
+
+
+def _key_iterations(entry: jks.PrivateKeyEntry) -> int:
+    """KDF cost of decrypting a still-encrypted pyjks entry (JCEKS keys carry a count)."""
+    info, _ = _decode(entry._encrypted, rfc7292.PKCS8ShroudedKeyBag())
+    return _pbe_iterations(info["encryptionAlgorithm"])
+
+
+def _load_key(alias: str, der: bytes, password: bytes | None) -> PrivateKeyTypes:
+    """Load PKCS#8 (encrypted if password is given) with full key validation."""
+    try:
+        key = serialization.load_der_private_key(der, password, unsafe_skip_rsa_key_validation=True)
+        if not isinstance(key, rsa.RSAPrivateKey):
+            return key  # other key types are always checked on load
+        if key.key_size > MAX_RSA_BITS:
+            raise KeystoreError(RSA_TOO_LARGE.format(alias=alias, limit=MAX_RSA_BITS))
+        # Now the full (primality) check, whose cost was bounded just above.
+        plain = key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        return serialization.load_der_private_key(plain, None)
+    except KeystoreError:
+        raise
+    except Exception as exc:
+        raise KeystoreError(BAD_KEY.format(alias=alias)) from exc
+
+
+def _checked(alias: str, key: PrivateKeyTypes, chain_der: list[bytes]) -> ImportedKey:
+    if not chain_der:
+        raise KeystoreError(NO_CHAIN.format(alias=alias))
+    try:
+        chain = [x509.load_der_x509_certificate(der) for der in chain_der]
+        matches = _spki(chain[0]) == _spki(key)
+    except Exception as exc:
+        raise KeystoreError(BAD_CERT.format(alias=alias)) from exc
+    if not matches:
+        raise KeystoreError(KEY_MISMATCH)
+    return ImportedKey(alias, key, chain)
+
+
+def _spki(holder: x509.Certificate | PrivateKeyTypes) -> bytes:
+    return holder.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+# --- PKCS#12 ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Pkcs12Layout:
+    """What can be seen of a PKCS#12 without its password."""
+
+    key_bags: list[tuple[str, bytes, bool]] = field(default_factory=list)  # name, DER, shrouded
+    secret_names: list[str] = field(default_factory=list)
+    iterations: int = 0
+
+
+def _read_pkcs12(data: bytes, password: str, max_entries: int) -> KeystoreContents:
+    if data.lstrip()[:5] == b"-----":
+        raise KeystoreError(PEM_FILE)
+    try:
+        layout = _pkcs12_layout(data)
+    except KeystoreError:
+        raise
+    except Exception as exc:
+        raise KeystoreError(NOT_A_KEYSTORE) from exc
+    if layout.iterations > MAX_KDF_ITERATIONS:
+        raise KeystoreError(TOO_COSTLY.format(limit=MAX_KDF_ITERATIONS))
+    if len(layout.key_bags) + len(layout.secret_names) > max_entries:
+        raise KeystoreError(TOO_MANY_ENTRIES.format(limit=max_entries))
+    secret = password.encode()
+    try:  # verifies the MAC and decrypts the certificates
+        p12 = pkcs12.load_pkcs12(data, secret)
+    except ValueError as exc:
+        raise KeystoreError(BAD_PASSWORD) from exc
+    certs = ([p12.cert] if p12.cert else []) + p12.additional_certs
+    if len(layout.key_bags) + len(layout.secret_names) + len(certs) > max_entries:
+        raise KeystoreError(TOO_MANY_ENTRIES.format(limit=max_entries))
+
+    loaded: list[tuple[str, PrivateKeyTypes]] = []
+    for number, (name, der, shrouded) in enumerate(layout.key_bags, 1):
+        alias = name or str(number)
+        loaded.append((alias, _load_key(alias, der, secret if shrouded else None)))
+    if p12.key is not None and all(_spki(p12.key) != _spki(key) for _, key in loaded):
+        # A key inside an encrypted safe (not visible to the layout scan).
+        alias = _cert_name(p12.cert) if p12.cert else str(len(loaded) + 1)
+        loaded.append((alias, p12.key))
+
+    used: set[int] = set()
+    keys = [_pkcs12_key(alias, key, certs, used) for alias, key in loaded]
+    skipped = [
+        SkippedEntry(_cert_name(cert), _TRUSTED, _TRUSTED_REASON)
+        for index, cert in enumerate(certs)
+        if index not in used
+    ]
+    skipped += [SkippedEntry(name, _SECRET, _SECRET_REASON) for name in layout.secret_names]
+    return KeystoreContents(keys, skipped, "PKCS#12")
+
+
+def _pkcs12_key(
+    alias: str, key: PrivateKeyTypes, certs: list[pkcs12.PKCS12Certificate], used: set[int]
+) -> ImportedKey:
+    """Pair a key with its leaf (same public key) and rebuild the chain by issuer links."""
+    spki = _spki(key)
+    order = sorted(range(len(certs)), key=lambda i: (i in used, certs[i].friendly_name is None))
+    leaf = next((i for i in order if _spki(certs[i].certificate) == spki), None)
+    if leaf is None:
+        named = any(c.friendly_name == alias.encode() for c in certs)
+        raise KeystoreError(KEY_MISMATCH if named else NO_CHAIN.format(alias=alias))
+    chain = [leaf]
+    while len(chain) < len(certs):
+        current = certs[chain[-1]].certificate
+        if current.issuer == current.subject:
+            break
+        issuer = next(
+            (i for i in order if i not in chain and _issued_by(current, certs[i].certificate)),
+            None,
+        )
+        if issuer is None:
+            break
+        chain.append(issuer)
+    used.update(chain)
+    return ImportedKey(alias, key, [certs[i].certificate for i in chain])
+
+
+def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    if cert.issuer != issuer.subject:
+        return False
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+        return False
+    return True
+
+
+def _cert_name(cert: pkcs12.PKCS12Certificate) -> str:
+    if cert.friendly_name:
+        return cert.friendly_name.decode("utf-8", "replace")
+    return cert.certificate.subject.rfc4514_string()
+
+
+def _pkcs12_layout(data: bytes) -> _Pkcs12Layout:
+    """Find the key and secret bags of the unencrypted safes, and add up every KDF cost."""
+    pfx, _ = _decode(data, rfc7292.PFX())
+    if pfx["authSafe"]["contentType"] != rfc5652.id_data:
+        raise KeystoreError(UNSUPPORTED_PKCS12)  # public-key integrity mode
+    layout = _Pkcs12Layout()
+    if pfx["macData"].isValue:
+        layout.iterations += int(pfx["macData"]["iterations"])
+    safes, _ = _decode(_octets(pfx["authSafe"]["content"]), rfc7292.AuthenticatedSafe())
+    for info in safes:
+        if info["contentType"] == rfc5652.id_data:
+            _scan_bags(_decode(_octets(info["content"]), rfc7292.SafeContents())[0], layout)
+        elif info["contentType"] == rfc5652.id_encryptedData:
+            encrypted, _ = _decode(info["content"], rfc5652.EncryptedData())
+            algorithm = encrypted["encryptedContentInfo"]["contentEncryptionAlgorithm"]
+            layout.iterations += _pbe_iterations(algorithm)
+        else:
+            raise KeystoreError(UNSUPPORTED_PKCS12)  # public-key encrypted safe
+    return layout
+
+
+def _scan_bags(bags: univ.SequenceOf, layout: _Pkcs12Layout) -> None:
+    for bag in bags:
+        bag_id, value = bag["bagId"], bytes(bag["bagValue"])
+        if bag_id == rfc7292.id_pkcs8ShroudedKeyBag:
+            info, _ = _decode(value, rfc7292.PKCS8ShroudedKeyBag())
+            layout.iterations += _pbe_iterations(info["encryptionAlgorithm"])
+            layout.key_bags.append((_friendly_name(bag), value, True))
+        elif bag_id == rfc7292.id_keyBag:
+            layout.key_bags.append((_friendly_name(bag), value, False))
+        elif bag_id == rfc7292.id_secretBag:
+            layout.secret_names.append(_friendly_name(bag) or "(unnamed)")
+        elif bag_id == rfc7292.id_safeContentsBag:
+            _scan_bags(_decode(value, rfc7292.SafeContents())[0], layout)
+
+
+def _friendly_name(bag: rfc7292.SafeBag) -> str:
+    attributes = bag["bagAttributes"]
+    for attribute in attributes if attributes.isValue else ():
+        if attribute["attrType"] == rfc7292.pkcs_9_at_friendlyName and attribute["attrValues"]:
+            return str(_decode(attribute["attrValues"][0], char.BMPString())[0])
+    return ""
+
+
+def _decode(substrate: object, spec: object = None) -> tuple[object, bytes]:
+    """BER-decode (DER is BER); raises pyasn1 errors on malformed or truncated input."""
+    return ber_decoder.decode(bytes(substrate), asn1Spec=spec)  # type: ignore[call-overload]
+
+
+def _octets(value: object) -> bytes:
+    return _decode(value, univ.OctetString())[0].asOctets()  # type: ignore[attr-defined]
+
+
+def _pbe_iterations(algorithm: univ.Sequence) -> int:
+    """Iteration count of a PBE AlgorithmIdentifier (PKCS#12 PBE, PBES2, Sun's JCE PBE).
+
+    Every INTEGER in these parameters is an iteration count or a small key length, so the
+    largest one is taken; an algorithm without parameters (JKS, NULL) yields 0.
+    """
+    parameters = algorithm["parameters"]
+    return _max_integer(_decode(parameters)[0]) if parameters.isValue else 0
+
+
+def _max_integer(value: object) -> int:
+    if isinstance(value, univ.Integer):
+        return int(value)
+    if isinstance(value, (univ.Sequence, univ.SequenceOf, univ.Set, univ.SetOf)):
+        return max((_max_integer(value[i]) for i in range(len(value))), default=0)
+    return 0

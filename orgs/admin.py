@@ -1,0 +1,88 @@
+from django.contrib import admin
+from django.http import HttpRequest
+
+from orgs.models import AuditEvent, Membership, Organization, PermissionSet, Profile
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    fields = ("user", "profile", "created_at")
+    readonly_fields = ("user", "profile", "created_at")
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # members join through orgs.services.add_member (it syncs permissions)
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ("name", "public_id", "time_zone", "created_at")
+    search_fields = ("name", "public_id")
+    list_filter = ("time_zone",)
+    readonly_fields = ("public_id", "created_at")
+    inlines = [MembershipInline]
+
+    def save_model(
+        self, request: HttpRequest, obj: Organization, form: object, change: bool
+    ) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        from orgs.services import create_organization
+
+        created = create_organization(
+            name=obj.name, time_zone=obj.time_zone, acting_user=request.user
+        )
+        obj.pk, obj.public_id, obj.created_at = created.pk, created.public_id, created.created_at
+
+
+@admin.register(Profile)
+class ProfileAdmin(admin.ModelAdmin):
+    list_display = ("name", "organization", "is_standard")
+    list_filter = ("is_standard",)
+    list_select_related = ("organization",)
+    search_fields = ("name", "organization__name", "organization__public_id")
+    readonly_fields = ("is_standard",)
+
+
+@admin.register(PermissionSet)
+class PermissionSetAdmin(admin.ModelAdmin):
+    list_display = ("label", "api_name", "organization")
+    list_select_related = ("organization",)
+    search_fields = ("label", "api_name", "organization__name", "organization__public_id")
+    readonly_fields = ("uuid", "created_at")
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "organization", "profile")
+    list_select_related = ("user", "organization", "profile")
+    search_fields = ("user__username", "user__email", "organization__name")
+    list_filter = ("profile__name",)
+    readonly_fields = ("uuid", "organization", "user", "profile", "permission_sets", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # through Setup or orgs.services, which keep guardian in step
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "organization", "actor_name", "section", "message")
+    list_select_related = ("organization",)
+    list_filter = ("section", "organization")
+    search_fields = ("message", "actor_name", "organization__name", "organization__public_id")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

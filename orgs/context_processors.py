@@ -1,0 +1,75 @@
+"""The Setup navigation, built from what the gate already knows about the request."""
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+
+from orgs import permissions
+
+# (label, URL name, permission that opens it). Sections appear once their app has the URL.
+SETUP_TREE: list[tuple[str, list[tuple[str, str, str | None]]]] = [
+    (
+        "Security",
+        [
+            (
+                "Certificate and Key Management",
+                "certadmin:certificate-list",
+                permissions.MANAGE_CERTIFICATES.codename,
+            ),
+            (
+                "Expiration Notifications",
+                "notifications:settings",
+                permissions.MANAGE_CERTIFICATES.codename,
+            ),
+            (
+                "Master Encryption Keys",
+                "keys:key-list",
+                permissions.MANAGE_ENCRYPTION_KEYS.codename,
+            ),
+            ("Single Sign-On", "certadmin:sso-list", permissions.CUSTOMIZE_APPLICATION.codename),
+            ("Setup Audit Trail", "orgs:audit-trail", permissions.MODIFY_ALL_DATA.codename),
+        ],
+    ),
+    (
+        "Users",
+        [
+            ("Users", "orgs:user-list", permissions.MODIFY_ALL_DATA.codename),
+            (
+                "Profiles and Permission Sets",
+                "orgs:profile-list",
+                permissions.MODIFY_ALL_DATA.codename,
+            ),
+        ],
+    ),
+]
+
+
+def setup(request: HttpRequest) -> dict[str, Any]:
+    org = getattr(request, "org", None)
+    if org is None:
+        return {}
+    held = getattr(request, "perms", frozenset())
+    tree = []
+    for heading, items in SETUP_TREE:
+        links = []
+        for label, url_name, perm in items:
+            try:
+                url = reverse(url_name, args=[org.public_id])
+            except NoReverseMatch:
+                continue  # that section's app is not installed in this build
+            links.append(
+                {
+                    "label": label,
+                    "url": url,
+                    "allowed": perm is None or perm in held,
+                    "active": request.path.startswith(url),
+                }
+            )
+        if links:
+            tree.append({"heading": heading, "links": links})
+    return {
+        "org": org,
+        "setup_tree": tree,
+        "can": {perm.codename: perm.codename in held for perm in permissions.CATALOGUE},
+    }

@@ -1,0 +1,13 @@
+from django.contrib.auth.models import User
+from django.http import HttpRequest
+
+from orgs.models import Membership, Organization
+
+
+class OrgRequest(HttpRequest):
+    """An HttpRequest that has passed @org_member_required."""
+
+    user: User
+    org: Organization
+    membership: Membership
+    perms: frozenset[str]  # codenames of orgs.permissions the user holds in `org`

@@ -1,0 +1,282 @@
+"""Setup pages of the orgs app: home, users, profiles, permission sets, audit trail."""
+
+import csv
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from orgs import permissions, services
+from orgs.access import (
+    get_for_member,
+    memberships_of,
+    org_member_required,
+    require_org_perm,
+    visible_to_member,
+)
+from orgs.forms import (
+    AssignPermissionSetForm,
+    MemberPermissionSetForm,
+    NewUserForm,
+    PermissionSetForm,
+    PermissionSetPermissionsForm,
+    ProfileChoiceForm,
+)
+from orgs.http import OrgRequest
+from orgs.models import AuditEvent, Membership, PermissionSet, Profile
+
+MANAGE_USERS = permissions.MODIFY_ALL_DATA.full
+AUDIT_MONTHS = 6
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """The org switcher; straight to Setup when the user is in exactly one org."""
+    memberships = list(memberships_of(request.user))  # type: ignore[arg-type]
+    if len(memberships) == 1:
+        return redirect(memberships[0].organization)
+    return render(request, "orgs/org_switcher.html", {"memberships": memberships})
+
+
+@require_GET
+@login_not_required
+def healthz(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok", content_type="text/plain")
+
+
+@require_GET
+@org_member_required
+def setup_home(request: OrgRequest) -> HttpResponse:
+    ctx = {
+        "membership": request.membership,
+        "permission_labels": [permissions.label_of(code) for code in sorted(request.perms)],
+    }
+    return render(request, "orgs/setup_home.html", ctx)
+
+
+@require_GET
+@org_member_required
+def user_list(request: OrgRequest) -> HttpResponse:
+    memberships = visible_to_member(request, Membership.objects.all(), MANAGE_USERS)
+    memberships = memberships.select_related("user", "profile").prefetch_related("permission_sets")
+    page = Paginator(memberships.order_by("user__username"), 50).get_page(request.GET.get("page"))
+    return render(request, "orgs/user_list.html", {"page": page})
+
+
+@require_http_methods(["GET", "POST"])
+@org_member_required
+def user_create(request: OrgRequest) -> HttpResponse:
+    require_org_perm(request, MANAGE_USERS)
+    form = NewUserForm(request.POST or None, org=request.org)
+    if form.is_valid():
+        try:
+            membership = services.create_user(
+                org=request.org, acting_user=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Created user {membership.user.username}.")
+            return redirect("orgs:user-detail", request.org.public_id, membership.uuid)
+    return render(request, "orgs/user_form.html", {"form": form}, status=_status(form))
+
+
+@require_GET
+@org_member_required
+def user_detail(request: OrgRequest, member: str) -> HttpResponse:
+    membership = get_for_member(
+        request, Membership.objects.select_related("user", "profile"), MANAGE_USERS, uuid=member
+    )
+    ctx = {
+        "member": membership,
+        "profile_form": ProfileChoiceForm(
+            org=request.org, initial={"profile": membership.profile_id}
+        ),
+        "pset_form": MemberPermissionSetForm(membership=membership),
+        "assigned": list(membership.permission_sets.all()),
+    }
+    return render(request, "orgs/user_detail.html", ctx)
+
+
+@require_POST
+@org_member_required
+def user_change_profile(request: OrgRequest, member: str) -> HttpResponse:
+    membership = get_for_member(
+        request, Membership.objects.select_related("user", "profile"), MANAGE_USERS, uuid=member
+    )
+    form = ProfileChoiceForm(request.POST, org=request.org)
+    if form.is_valid():
+        services.change_profile(
+            membership=membership, profile=form.cleaned_data["profile"], acting_user=request.user
+        )
+        messages.success(
+            request,
+            f"{membership.user.get_username()} now has the "
+            f"{form.cleaned_data['profile'].name} profile.",
+        )
+    else:
+        messages.error(request, "Choose one of this org's profiles.")
+    return redirect("orgs:user-detail", request.org.public_id, membership.uuid)
+
+
+@require_POST
+@org_member_required
+def user_assign_permission_set(request: OrgRequest, member: str) -> HttpResponse:
+    membership = get_for_member(
+        request, Membership.objects.select_related("user", "profile"), MANAGE_USERS, uuid=member
+    )
+    form = MemberPermissionSetForm(request.POST, membership=membership)
+    if form.is_valid():
+        pset = form.cleaned_data["permission_set"]
+        services.assign_permission_set(membership=membership, pset=pset, acting_user=request.user)
+        messages.success(request, f"Assigned {pset.label} to {membership.user.get_username()}.")
+    else:
+        messages.error(request, "Choose a permission set of this org that is not yet assigned.")
+    return redirect("orgs:user-detail", request.org.public_id, membership.uuid)
+
+
+@require_GET
+@org_member_required
+def profile_list(request: OrgRequest) -> HttpResponse:
+    profiles = visible_to_member(request, Profile.objects.all(), MANAGE_USERS)
+    psets = visible_to_member(request, PermissionSet.objects.all(), MANAGE_USERS)
+    ctx = {"profiles": list(profiles), "permission_sets": list(psets)}
+    return render(request, "orgs/profile_list.html", ctx)
+
+
+@require_http_methods(["GET", "POST"])
+@org_member_required
+def permission_set_create(request: OrgRequest) -> HttpResponse:
+    require_org_perm(request, MANAGE_USERS)
+    form = PermissionSetForm(request.POST or None)
+    if form.is_valid():
+        try:
+            pset = services.create_permission_set(
+                org=request.org, acting_user=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Created permission set {pset.label}.")
+            return redirect(pset)
+    return render(request, "orgs/permission_set_form.html", {"form": form}, status=_status(form))
+
+
+@require_GET
+@org_member_required
+def permission_set_detail(request: OrgRequest, pset: str) -> HttpResponse:
+    permission_set = get_for_member(request, PermissionSet.objects.all(), MANAGE_USERS, uuid=pset)
+    ctx = {
+        "pset": permission_set,
+        "members": list(permission_set.memberships.select_related("user", "profile")),
+        "permissions_form": PermissionSetPermissionsForm(
+            initial={"permission_codes": permission_set.permissions}
+        ),
+        "assign_form": AssignPermissionSetForm(pset=permission_set),
+    }
+    return render(request, "orgs/permission_set_detail.html", ctx)
+
+
+@require_POST
+@org_member_required
+def permission_set_edit(request: OrgRequest, pset: str) -> HttpResponse:
+    permission_set = get_for_member(request, PermissionSet.objects.all(), MANAGE_USERS, uuid=pset)
+    form = PermissionSetPermissionsForm(request.POST)
+    if form.is_valid():
+        services.update_permission_set(
+            pset=permission_set,
+            permission_codes=form.cleaned_data["permission_codes"],
+            acting_user=request.user,
+        )
+        messages.success(request, f"Saved the permissions of {permission_set.label}.")
+    else:
+        messages.error(request, "Choose permissions from the list.")
+    return redirect(permission_set)
+
+
+@require_POST
+@org_member_required
+def permission_set_assign(request: OrgRequest, pset: str) -> HttpResponse:
+    permission_set = get_for_member(request, PermissionSet.objects.all(), MANAGE_USERS, uuid=pset)
+    form = AssignPermissionSetForm(request.POST, pset=permission_set)
+    if form.is_valid():
+        membership = form.cleaned_data["membership"]
+        services.assign_permission_set(
+            membership=membership, pset=permission_set, acting_user=request.user
+        )
+        messages.success(
+            request, f"Assigned {permission_set.label} to {membership.user.get_username()}."
+        )
+    else:
+        messages.error(request, "Choose a user of this org who does not hold it yet.")
+    return redirect(permission_set)
+
+
+@require_POST
+@org_member_required
+def permission_set_remove(request: OrgRequest, pset: str, member: str) -> HttpResponse:
+    permission_set = get_for_member(request, PermissionSet.objects.all(), MANAGE_USERS, uuid=pset)
+    membership = get_for_member(
+        request, Membership.objects.select_related("user", "profile"), MANAGE_USERS, uuid=member
+    )
+    if services.remove_permission_set(
+        membership=membership, pset=permission_set, acting_user=request.user
+    ):
+        messages.success(
+            request, f"Removed {permission_set.label} from {membership.user.get_username()}."
+        )
+    return redirect(permission_set)
+
+
+def _audit_events(request: OrgRequest):  # type: ignore[no-untyped-def]
+    since = timezone.now() - timedelta(days=AUDIT_MONTHS * 31)
+    events = visible_to_member(request, AuditEvent.objects.all(), MANAGE_USERS)
+    return events.since(since).select_related("organization")
+
+
+@require_GET
+@org_member_required
+def audit_trail(request: OrgRequest) -> HttpResponse:
+    page = Paginator(_audit_events(request), 50).get_page(request.GET.get("page"))
+    return render(request, "orgs/audit_trail.html", {"page": page})
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@require_GET
+@org_member_required
+def audit_trail_csv(request: OrgRequest) -> StreamingHttpResponse:
+    events = _audit_events(request).values_list(
+        "created_at", "actor_name", "section", "action", "message"
+    )
+    writer = csv.writer(_Echo())
+    tz = request.org.tzinfo
+
+    def rows():  # type: ignore[no-untyped-def]
+        yield writer.writerow(["Date", "User", "Section", "Action", "Description"])
+        for created_at, actor, section, action, message in events.iterator(chunk_size=2000):
+            stamp = created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+            yield writer.writerow([stamp, actor, section, action, _csv_safe(message)])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    filename = f"SetupAuditTrail_{request.org.public_id}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _csv_safe(value: str) -> str:
+    """Neutralise spreadsheet formulas (CSV injection) in user-provided text."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+
+
+def _status(form: object) -> int:
+    return 400 if getattr(form, "is_bound", False) and getattr(form, "errors", None) else 200

@@ -1,0 +1,75 @@
+"""Personas and shared fixtures.
+
+alice: System Administrator of Acme. bob: Standard User of Acme (no permissions).
+carol: System Administrator of Globex, who must never see anything of Acme's.
+"""
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from orgs import permissions, services
+from orgs.models import Membership, Organization, PermissionSet
+from tests.factories import UserFactory
+
+PASSWORD = "correct horse battery staple"
+
+
+def make_org(name: str) -> Organization:
+    return services.create_organization(name=name, acting_user=None)
+
+
+def make_member(org: Organization, username: str, profile: str = permissions.STANDARD_USER) -> User:
+    user = UserFactory(username=username)
+    services.add_member(
+        org=org, user=user, profile=services.standard_profile(org, profile), acting_user=None
+    )
+    return user
+
+
+def grant(org: Organization, user: User, *codenames: str) -> PermissionSet:
+    """Give `user` extra permissions in `org` the production way: a permission set."""
+    pset = services.create_permission_set(
+        org=org,
+        label=f"Extra for {user.username}",
+        api_name=f"Extra_{user.username}_{PermissionSet.objects.count()}",
+        permission_codes=list(codenames),
+        acting_user=None,
+    )
+    membership = Membership.objects.get(organization=org, user=user)
+    services.assign_permission_set(membership=membership, pset=pset, acting_user=None)
+    return pset
+
+
+@pytest.fixture
+def acme(db: None) -> Organization:
+    return make_org("Acme")
+
+
+@pytest.fixture
+def globex(db: None) -> Organization:
+    return make_org("Globex")
+
+
+@pytest.fixture
+def alice(acme: Organization) -> User:
+    """System Administrator of Acme."""
+    return make_member(acme, "alice", permissions.SYSTEM_ADMINISTRATOR)
+
+
+@pytest.fixture
+def bob(acme: Organization) -> User:
+    """Standard User of Acme: a member without any permission."""
+    return make_member(acme, "bob")
+
+
+@pytest.fixture
+def carol(globex: Organization) -> User:
+    """System Administrator of Globex."""
+    return make_member(globex, "carol", permissions.SYSTEM_ADMINISTRATOR)
+
+
+@pytest.fixture
+def alice_client(client: Client, alice: User) -> Client:
+    client.force_login(alice)
+    return client
