@@ -22,4 +22,5 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("o/<str:org>/setup/", include("orgs.urls")),
+    path("o/<str:org>/setup/", include("certadmin.urls_setup")),
 ]

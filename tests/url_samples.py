@@ -30,7 +30,22 @@ def _pset(org: Organization) -> str:
     return str(pset.uuid)
 
 
+def _certificate(org: Organization) -> str:
+    from certadmin.services import certificates
+
+    certificate = certificates.create_ca_signed(
+        org=org,
+        label="Sample",
+        unique_name=f"Sample_{org.certificates.count()}",
+        key_type="EC-P256",
+        subject=certificates.SubjectFields(common_name="sample.test"),
+        acting_user=None,
+    )
+    return str(certificate.uuid)
+
+
 SAMPLES: dict[str, Callable[[Organization], str]] = {
     "member": _member,
     "pset": _pset,
+    "certificate": _certificate,
 }

@@ -1,0 +1,250 @@
+"""The Certificate and Key Management pages (SPEC 2)."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import F, QuerySet
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from certadmin import usage
+from certadmin.forms import (
+    FILTERS,
+    CASignedForm,
+    NamesForm,
+    SelfSignedForm,
+    SignedCertificateUploadForm,
+)
+from certadmin.models import Certificate
+from certadmin.services import certificates as services
+from orgs.access import get_for_member, org_member_required, require_org_perm, visible_to_member
+from orgs.http import OrgRequest
+from orgs.permissions import MANAGE_CERTIFICATES
+
+PERM = MANAGE_CERTIFICATES.full
+PAGE_SIZE = 50
+
+
+def _filtered(qs: QuerySet[Certificate], key: str) -> QuerySet[Certificate]:
+    now = timezone.now()
+    if key == "expired":
+        return qs.expired(now=now)
+    if key in ("30", "60"):
+        return qs.expiring_within(int(key), now=now)
+    if key == "awaiting":
+        return qs.awaiting_signature()
+    if key in (Certificate.Kind.SELF_SIGNED, Certificate.Kind.CA_SIGNED):
+        return qs.of_kind(key)
+    return qs
+
+
+def _sorted(qs: QuerySet[Certificate], key: str) -> QuerySet[Certificate]:
+    if key == "-expires":
+        return qs.order_by(F("not_after").desc(nulls_last=True), "unique_name")
+    if key == "label":
+        return qs.order_by("label", "unique_name")
+    # Default: soonest expiry first, certificates awaiting a signature last.
+    return qs.order_by(F("not_after").asc(nulls_last=True), "unique_name")
+
+
+@require_GET
+@org_member_required
+def certificate_list(request: OrgRequest) -> HttpResponse:
+    filter_key = request.GET.get("filter", "") if request.GET.get("filter") in FILTERS else ""
+    sort_key = request.GET.get("sort", "expires")
+    certificates = _sorted(
+        _filtered(visible_to_member(request, Certificate.objects.all(), PERM), filter_key), sort_key
+    ).defer("private_key", "csr_pem", "chain_pem", "subject_fields")
+    page = Paginator(certificates, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    uses = usage.uses_by_certificate(c.pk for c in rows)
+    now = timezone.now()
+    ctx = {
+        "page": page,
+        "rows": [{"c": c, "badge": c.badge(now), "uses": uses.get(c.pk, [])} for c in rows],
+        "filters": FILTERS,
+        "filter_key": filter_key,
+        "sort_key": sort_key,
+    }
+    return render(request, "certadmin/certificate_list.html", ctx)
+
+
+@require_http_methods(["GET", "POST"])
+@org_member_required
+def certificate_create_self_signed(request: OrgRequest) -> HttpResponse:
+    require_org_perm(request, PERM)
+    form = SelfSignedForm(request.POST or None)
+    if form.is_valid():
+        try:
+            certificate = services.create_self_signed(
+                org=request.org, acting_user=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Created self-signed certificate {certificate.unique_name}.")
+            return redirect(certificate)
+    return _form_page(
+        request, "certadmin/certificate_create.html", form, "Create Self-Signed Certificate"
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@org_member_required
+def certificate_create_ca_signed(request: OrgRequest) -> HttpResponse:
+    require_org_perm(request, PERM)
+    form = CASignedForm(request.POST or None)
+    if form.is_valid():
+        data = form.cleaned_data
+        subject = services.SubjectFields(
+            **{f: data.pop(f) for f in list(services.SubjectFields.__dataclass_fields__)}
+        )
+        try:
+            certificate = services.create_ca_signed(
+                org=request.org, acting_user=request.user, subject=subject, **data
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request,
+                f"Created {certificate.unique_name}. Download the certificate signing request, "
+                "have your certificate authority sign it, then upload the signed certificate.",
+            )
+            return redirect(certificate)
+    return _form_page(
+        request, "certadmin/certificate_create.html", form, "Create CA-Signed Certificate"
+    )
+
+
+def _form_page(request: OrgRequest, template: str, form: object, title: str) -> HttpResponse:
+    status = 400 if getattr(form, "is_bound", False) else 200
+    return render(request, template, {"form": form, "title": title}, status=status)
+
+
+@require_GET
+@org_member_required
+def certificate_detail(request: OrgRequest, certificate: str) -> HttpResponse:
+    cert = get_for_member(
+        request,
+        Certificate.objects.select_related("created_by", "modified_by"),
+        PERM,
+        uuid=certificate,
+    )
+    uses = usage.uses_of(cert)
+    ctx = {
+        "certificate": cert,
+        "badge": cert.badge(),
+        "uses": uses,
+        "chain": _chain_facts(cert),
+    }
+    return render(request, "certadmin/certificate_detail.html", ctx)
+
+
+def _chain_facts(cert: Certificate) -> list[object]:
+    from certadmin import crypto
+
+    if not cert.chain_pem:
+        return []
+    return [crypto.describe(c) for c in crypto.parse_certificates(cert.chain_pem.encode())]
+
+
+@require_http_methods(["GET", "POST"])
+@org_member_required
+def certificate_edit(request: OrgRequest, certificate: str) -> HttpResponse:
+    cert = get_for_member(request, Certificate.objects.all(), PERM, uuid=certificate)
+    initial = {"label": cert.label, "unique_name": cert.unique_name}
+    form = NamesForm(request.POST or None, initial=initial)
+    if form.is_valid():
+        try:
+            services.rename_certificate(
+                certificate=cert, acting_user=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Saved {cert.unique_name}.")
+            return redirect(cert)
+    status = 400 if form.is_bound else 200
+    return render(
+        request,
+        "certadmin/certificate_edit.html",
+        {"form": form, "certificate": cert},
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@org_member_required
+def certificate_delete(request: OrgRequest, certificate: str) -> HttpResponse:
+    cert = get_for_member(request, Certificate.objects.all(), PERM, uuid=certificate)
+    uses = usage.uses_of(cert)
+    if request.method == "POST":
+        try:
+            services.delete_certificate(certificate=cert, acting_user=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect(cert)
+        messages.success(request, f"Deleted certificate {cert.unique_name}.")
+        return redirect("certadmin:certificate-list", request.org.public_id)
+    return render(request, "certadmin/certificate_delete.html", {"certificate": cert, "uses": uses})
+
+
+@require_http_methods(["GET", "POST"])
+@org_member_required
+def certificate_upload_signed(request: OrgRequest, certificate: str) -> HttpResponse:
+    cert = get_for_member(request, Certificate.objects.all(), PERM, uuid=certificate)
+    if cert.kind != Certificate.Kind.CA_SIGNED:
+        messages.error(request, "Only CA-signed certificates take a signed certificate upload.")
+        return redirect(cert)
+    form = SignedCertificateUploadForm(request.POST or None, request.FILES or None)
+    if form.is_valid():
+        try:
+            result = services.upload_signed_certificate(
+                certificate=cert, data=form.cleaned_data["certificate"], acting_user=request.user
+            )
+        except ValidationError as exc:
+            form.add_error("certificate", exc)
+        else:
+            messages.success(request, f"Saved the signed certificate of {cert.unique_name}.")
+            for warning in result.warnings:
+                messages.warning(request, warning)
+            return redirect(cert)
+    cert.refresh_from_db()  # a refused upload leaves the page showing what is stored
+    status = 400 if form.is_bound else 200
+    return render(
+        request,
+        "certadmin/certificate_upload.html",
+        {"form": form, "certificate": cert},
+        status=status,
+    )
+
+
+@require_GET
+@org_member_required
+def certificate_download(request: OrgRequest, certificate: str) -> HttpResponse:
+    cert = get_for_member(request, Certificate.objects.all(), PERM, uuid=certificate)
+    if not cert.chain_pem:
+        messages.error(
+            request, "This certificate is awaiting its signed certificate: nothing to download yet."
+        )
+        return redirect(cert)
+    return _attachment(cert.chain_pem, cert.download_name, "application/x-pem-file")
+
+
+@require_GET
+@org_member_required
+def certificate_csr_download(request: OrgRequest, certificate: str) -> HttpResponse:
+    cert = get_for_member(request, Certificate.objects.all(), PERM, uuid=certificate)
+    if not cert.csr_pem:
+        messages.error(request, "Self-signed certificates have no certificate signing request.")
+        return redirect(cert)
+    return _attachment(cert.csr_pem, cert.csr_download_name, "application/pkcs10")
+
+
+def _attachment(text: str, filename: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(text, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

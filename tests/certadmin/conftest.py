@@ -1,0 +1,47 @@
+
+import pytest
+from django.contrib.auth.models import User
+
+from certadmin.models import Certificate
+from certadmin.services import certificates as services
+from orgs.models import Organization
+from tests.pem import OpenSslCa
+
+
+@pytest.fixture(scope="session")
+def openssl_ca(tmp_path_factory: pytest.TempPathFactory) -> OpenSslCa:
+    return OpenSslCa.create(tmp_path_factory.mktemp("ca"))
+
+
+def self_signed(
+    org: Organization, name: str = "Payments_Signing", key_type: str = "EC-P256", **kw: object
+) -> Certificate:
+    return services.create_self_signed(
+        org=org,
+        label=name.replace("_", " "),
+        unique_name=name,
+        key_type=key_type,
+        acting_user=None,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def ca_signed(
+    org: Organization, name: str = "Web_Server", key_type: str = "EC-P256", **kw: object
+) -> Certificate:
+    return services.create_ca_signed(
+        org=org,
+        label=name.replace("_", " "),
+        unique_name=name,
+        key_type=key_type,
+        subject=services.SubjectFields(
+            common_name="www.acme.test", company="Acme", country="US", city="Zürich"
+        ),
+        acting_user=None,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def awaiting(acme: Organization, alice: User) -> Certificate:
+    return ca_signed(acme)
