@@ -212,7 +212,7 @@ def _read_java(data: bytes, password: str, max_entries: int) -> KeystoreContents
                 entry.decrypt(password)
             except jks.DecryptionFailureException as exc:
                 raise KeystoreError(KEY_PASSWORD_DIFFERS.format(alias=alias)) from exc
-            key = _load_key(alias, entry.pkey_pkcs8, None)
+            key = _validated(alias, _parse_key(alias, entry.pkey_pkcs8, None))
             keys.append(_checked(alias, key, [der for _type, der in entry.cert_chain]))
         elif isinstance(entry, jks.TrustedCertEntry):
             skipped.append(SkippedEntry(alias, _TRUSTED, _TRUSTED_REASON))
@@ -227,23 +227,29 @@ def _key_iterations(entry: jks.PrivateKeyEntry) -> int:
     return _pbe_iterations(info["encryptionAlgorithm"])
 
 
-def _load_key(alias: str, der: bytes, password: bytes | None) -> PrivateKeyTypes:
-    """Load PKCS#8 (encrypted if password is given) with full key validation."""
+def _parse_key(alias: str, der: bytes, password: bytes | None) -> PrivateKeyTypes | None:
+    """Load PKCS#8 (encrypted if password is given) without the costly RSA checks, after
+    bounding the RSA size; None if it does not decrypt or parse."""
     try:
         key = serialization.load_der_private_key(der, password, unsafe_skip_rsa_key_validation=True)
-        if not isinstance(key, rsa.RSAPrivateKey):
-            return key  # other key types are always checked on load
-        if key.key_size > MAX_RSA_BITS:
-            raise KeystoreError(RSA_TOO_LARGE.format(alias=alias, limit=MAX_RSA_BITS))
-        # Now the full (primality) check, whose cost was bounded just above.
-        plain = key.private_bytes(
-            serialization.Encoding.DER,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return None
+    if isinstance(key, rsa.RSAPrivateKey) and key.key_size > MAX_RSA_BITS:
+        raise KeystoreError(RSA_TOO_LARGE.format(alias=alias, limit=MAX_RSA_BITS))
+    return key
+
+
+def _validated(alias: str, key: PrivateKeyTypes | None) -> PrivateKeyTypes:
+    """Full validation of a key from _parse_key (only RSA skipped it: primality checks)."""
+    if key is None:
+        raise KeystoreError(BAD_KEY.format(alias=alias))
+    if not isinstance(key, rsa.RSAPrivateKey):
+        return key
+    plain = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    try:
         return serialization.load_der_private_key(plain, None)
-    except KeystoreError:
-        raise
     except Exception as exc:
         raise KeystoreError(BAD_KEY.format(alias=alias)) from exc
 
@@ -292,26 +298,31 @@ def _read_pkcs12(data: bytes, password: str, max_entries: int) -> KeystoreConten
         raise KeystoreError(TOO_COSTLY.format(limit=MAX_KDF_ITERATIONS))
     if len(layout.key_bags) + len(layout.secret_names) > max_entries:
         raise KeystoreError(TOO_MANY_ENTRIES.format(limit=max_entries))
+    # Keys are decrypted (and their size bounded) before load_pkcs12, which fully validates the
+    # first key itself; a key bag that does not decrypt is reported once the MAC has been checked.
     secret = password.encode()
+    loaded: list[tuple[str, PrivateKeyTypes | None]] = []
+    for number, (name, der, shrouded) in enumerate(layout.key_bags, 1):
+        alias = name or str(number)
+        loaded.append((alias, _parse_key(alias, der, secret if shrouded else None)))
     try:  # verifies the MAC and decrypts the certificates
         p12 = pkcs12.load_pkcs12(data, secret)
     except ValueError as exc:
         raise KeystoreError(BAD_PASSWORD) from exc
+    for (alias, key), (_name, _der, shrouded) in zip(loaded, layout.key_bags, strict=True):
+        if key is None and shrouded:  # the MAC (store password) is fine, this key is not
+            raise KeystoreError(KEY_PASSWORD_DIFFERS.format(alias=alias))
     certs = ([p12.cert] if p12.cert else []) + p12.additional_certs
     if len(layout.key_bags) + len(layout.secret_names) + len(certs) > max_entries:
         raise KeystoreError(TOO_MANY_ENTRIES.format(limit=max_entries))
-
-    loaded: list[tuple[str, PrivateKeyTypes]] = []
-    for number, (name, der, shrouded) in enumerate(layout.key_bags, 1):
-        alias = name or str(number)
-        loaded.append((alias, _load_key(alias, der, secret if shrouded else None)))
-    if p12.key is not None and all(_spki(p12.key) != _spki(key) for _, key in loaded):
+    valid = [(alias, _validated(alias, key)) for alias, key in loaded]
+    if p12.key is not None and all(_spki(p12.key) != _spki(key) for _, key in valid):
         # A key inside an encrypted safe (not visible to the layout scan).
-        alias = _cert_name(p12.cert) if p12.cert else str(len(loaded) + 1)
-        loaded.append((alias, p12.key))
+        alias = _cert_name(p12.cert) if p12.cert else str(len(valid) + 1)
+        valid.append((alias, p12.key))
 
     used: set[int] = set()
-    keys = [_pkcs12_key(alias, key, certs, used) for alias, key in loaded]
+    keys = [_pkcs12_key(alias, key, certs, used) for alias, key in valid]
     skipped = [
         SkippedEntry(_cert_name(cert), _TRUSTED, _TRUSTED_REASON)
         for index, cert in enumerate(certs)
@@ -325,11 +336,12 @@ def _pkcs12_key(
     alias: str, key: PrivateKeyTypes, certs: list[pkcs12.PKCS12Certificate], used: set[int]
 ) -> ImportedKey:
     """Pair a key with its leaf (same public key) and rebuild the chain by issuer links."""
-    spki = _spki(key)
-    order = sorted(range(len(certs)), key=lambda i: (i in used, certs[i].friendly_name is None))
-    leaf = next((i for i in order if _spki(certs[i].certificate) == spki), None)
+    spki, name = _spki(key), alias.encode()
+    order = sorted(range(len(certs)), key=lambda i: i in used)  # stable: then file order
+    named_first = sorted(order, key=lambda i: certs[i].friendly_name != name)
+    leaf = next((i for i in named_first if _spki(certs[i].certificate) == spki), None)
     if leaf is None:
-        named = any(c.friendly_name == alias.encode() for c in certs)
+        named = any(c.friendly_name == name for c in certs)
         raise KeystoreError(KEY_MISMATCH if named else NO_CHAIN.format(alias=alias))
     chain = [leaf]
     while len(chain) < len(certs):

@@ -11,6 +11,7 @@ from django.test import Client
 from orgs import permissions, services
 from orgs.models import Membership, Organization, PermissionSet
 from tests.factories import UserFactory
+from tests.pem import OpenSslCa
 
 PASSWORD = "correct horse battery staple"
 
@@ -39,6 +40,12 @@ def grant(org: Organization, user: User, *codenames: str) -> PermissionSet:
     membership = Membership.objects.get(organization=org, user=user)
     services.assign_permission_set(membership=membership, pset=pset, acting_user=None)
     return pset
+
+
+@pytest.fixture(scope="session")
+def openssl_ca(tmp_path_factory: pytest.TempPathFactory) -> OpenSslCa:
+    """A root and an intermediate CA made by the openssl command."""
+    return OpenSslCa.create(tmp_path_factory.mktemp("ca"))
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from certadmin import crypto, naming, usage
@@ -35,7 +36,12 @@ def check_names(
         ]
     problems = naming.unique_name_problems(unique_name)
     if not problems:
-        taken = Certificate.objects.for_org(org).filter(unique_name__iexact=unique_name)
+        # Lower() matches the functional unique index, so this is an index lookup.
+        taken = (
+            Certificate.objects.for_org(org)
+            .alias(unique_name_lower=Lower("unique_name"))
+            .filter(unique_name_lower=unique_name.lower())
+        )
         if exclude_pk is not None:
             taken = taken.exclude(pk=exclude_pk)
         if taken.exists():
@@ -79,9 +85,9 @@ def facts_window(cert: x509.Certificate) -> tuple[datetime, datetime]:
 
 
 def _save_new(certificate: Certificate) -> None:
+    """Insert; callers are atomic, so a lost race rolls their whole transaction back."""
     try:
-        with transaction.atomic():
-            certificate.save()
+        certificate.save(force_insert=True)
     except IntegrityError as exc:  # a concurrent create took the name between check and save
         raise ValidationError(
             {

@@ -1,16 +1,9 @@
-
 import pytest
 from django.contrib.auth.models import User
 
 from certadmin.models import Certificate
 from certadmin.services import certificates as services
 from orgs.models import Organization
-from tests.pem import OpenSslCa
-
-
-@pytest.fixture(scope="session")
-def openssl_ca(tmp_path_factory: pytest.TempPathFactory) -> OpenSslCa:
-    return OpenSslCa.create(tmp_path_factory.mktemp("ca"))
 
 
 def self_signed(
