@@ -6,7 +6,7 @@ DEV_ENV := CERTADMIN_INSECURE_DEV=True
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast lint format venv system-deps bench clean
+.PHONY: run run-mtls test test-fast lint format venv system-deps bench clean
 
 $(BIN)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,14 @@ run: venv
 	@trap 'kill 0' INT TERM EXIT; \
 	$(DEV_ENV) $(BIN)/python manage.py qcluster & \
 	$(DEV_ENV) $(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
+
+# The app behind nginx (docs/mtls.md): TLS on https://127.0.0.1:8444 and the mutual-TLS
+# listener on https://127.0.0.1:8443, with a self-made server certificate in var/mtls/.
+run-mtls: venv
+	$(DEV_ENV) $(BIN)/python manage.py migrate --no-input
+	$(DEV_ENV) $(BIN)/python manage.py collectstatic --no-input --verbosity 0
+	@$(DEV_ENV) $(BIN)/python manage.py load_demo
+	$(DEV_ENV) $(BIN)/python deploy/mtls_stack.py run
 
 test: venv system-deps
 	$(BIN)/python -m pytest -n 2 --dist loadgroup

@@ -5,8 +5,18 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from certadmin.models import Certificate
+from certadmin.models import (
+    ApiToken,
+    Certificate,
+    IdentityProvider,
+    MutualAuthCertificate,
+    ProxyCertificate,
+    SamlSsoConfig,
+)
 from certadmin.services import certificates as services
+from certadmin.services import mutual_auth as mutual_auth_services
+from certadmin.services import sso as sso_services
+from certadmin.services import tokens as token_services
 
 
 @admin.register(Certificate)
@@ -69,3 +79,208 @@ class CertificateAdmin(admin.ModelAdmin):
                 deleted += 1
         if deleted:
             self.message_user(request, f"Deleted {deleted} certificate(s).", messages.SUCCESS)
+
+
+# --- mutual authentication certificates and API tokens (issue 7) ------------------------------
+
+
+@admin.register(MutualAuthCertificate)
+class MutualAuthCertificateAdmin(admin.ModelAdmin):
+    list_display = ("unique_name", "label", "organization", "subject", "not_after")
+    list_filter = ("organization",)
+    list_select_related = ("organization",)
+    search_fields = ("unique_name", "label", "subject", "fingerprint_sha256")
+    date_hierarchy = "not_after"
+    readonly_fields = (
+        "uuid",
+        "organization",
+        "label",
+        "unique_name",
+        "subject",
+        "issuer",
+        "serial",
+        "fingerprint_sha256",
+        "not_before",
+        "not_after",
+        "server_auth",
+        "chain_pem",
+        "created_at",
+        "created_by",
+    )
+    fields = readonly_fields
+    actions = ["delete_selected_mutual_auth"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # uploaded through Setup, where the chain and EKU are checked
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # through the action below, which writes the audit trail
+
+    def get_actions(self, request: HttpRequest) -> dict[str, object]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.action(description="Delete selected mutual authentication certificates")
+    def delete_selected_mutual_auth(
+        self, request: HttpRequest, queryset: QuerySet[MutualAuthCertificate]
+    ) -> None:
+        count = 0
+        for certificate in queryset.select_related("organization"):
+            mutual_auth_services.delete_mutual_auth_certificate(
+                certificate=certificate, acting_user=request.user
+            )
+            count += 1
+        self.message_user(request, f"Deleted {count} certificate(s).", messages.SUCCESS)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ("name", "user", "organization", "key_id", "created_at", "last_used_at", "state")
+    list_filter = ("organization",)
+    list_select_related = ("organization", "user")
+    search_fields = ("name", "key_id", "user__username")
+    # The secret's digest is not shown: it is useless to a reader and tempting to copy.
+    fields = (
+        "uuid",
+        "name",
+        "organization",
+        "user",
+        "key_id",
+        "created_at",
+        "created_by",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    )
+    readonly_fields = fields
+    actions = ["revoke_selected"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # made in Setup, where the plaintext is shown once
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # revoked instead, so the audit trail and the row remain
+
+    def get_actions(self, request: HttpRequest) -> dict[str, object]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.display(description="Status")
+    def state(self, obj: ApiToken) -> str:
+        return obj.status()
+
+    @admin.action(description="Revoke selected API tokens")
+    def revoke_selected(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        revoked = sum(
+            token_services.revoke_api_token(token=token, acting_user=request.user)
+            for token in queryset.select_related("organization", "user")
+        )
+        self.message_user(request, f"Revoked {revoked} API token(s).", messages.SUCCESS)
+
+
+# --- SAML SSO, Identity Provider, the retired proxy certificate (issue 8) ----------------------
+# Superusers inspect these; changes that choose certificates go through the Setup pages, whose
+# services check the org, the chain and the key type. Deletes go through the services too.
+
+
+@admin.register(SamlSsoConfig)
+class SamlSsoConfigAdmin(admin.ModelAdmin):
+    list_display = ("name", "organization", "request_signing_certificate", "uses_retired_proxy")
+    list_filter = ("organization",)
+    list_select_related = ("organization", "request_signing_certificate", "proxy_certificate")
+    search_fields = ("name", "issuer", "idp_entity_id", "organization__public_id")
+    readonly_fields = (
+        "uuid",
+        "organization",
+        "name",
+        "issuer",
+        "idp_entity_id",
+        "idp_login_url",
+        "idp_certificate_subject",
+        "idp_certificate_not_after",
+        "request_signing_certificate",
+        "proxy_certificate",
+        "signature_method",
+        "assertion_decryption_certificate",
+        "created_at",
+        "created_by",
+        "modified_at",
+        "modified_by",
+    )
+    fields = readonly_fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.display(boolean=True, description="Retired proxy certificate")
+    def uses_retired_proxy(self, obj: SamlSsoConfig) -> bool:
+        return obj.uses_retired_proxy
+
+    def delete_model(self, request: HttpRequest, obj: SamlSsoConfig) -> None:
+        sso_services.delete_sso_config(config=obj, acting_user=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[SamlSsoConfig]) -> None:
+        for config in queryset.select_related("organization"):
+            sso_services.delete_sso_config(config=config, acting_user=request.user)
+
+
+@admin.register(IdentityProvider)
+class IdentityProviderAdmin(admin.ModelAdmin):
+    list_display = ("organization", "enabled", "certificate")
+    list_select_related = ("organization", "certificate")
+    readonly_fields = (
+        "uuid",
+        "organization",
+        "enabled",
+        "certificate",
+        "modified_at",
+        "modified_by",
+    )
+    fields = readonly_fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # disabling goes through the Setup page (audit trail)
+
+
+@admin.register(ProxyCertificate)
+class ProxyCertificateAdmin(admin.ModelAdmin):
+    list_display = ("label", "subject", "not_after", "retired_at")
+    # The sealed private key is no field of any admin form.
+    exclude = ("private_key",)
+    readonly_fields = (
+        "uuid",
+        "label",
+        "key_type",
+        "subject",
+        "fingerprint_sha256",
+        "not_after",
+        "retired_at",
+        "chain_pem",
+    )
+    fields = readonly_fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

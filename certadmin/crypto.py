@@ -317,7 +317,7 @@ def parse_certificates(
     if not data.strip():
         raise CertificateParseError(MSG_EMPTY)
     if not _PEM_MARKER.search(data):
-        return [_classify_der(data)]
+        return _usable([_classify_der(data)])
     if _PEM_PRIVATE_KEY.search(data):
         raise CertificateParseError(MSG_PRIVATE_KEY)
     blocks = _pem_blocks(data)
@@ -336,6 +336,25 @@ def parse_certificates(
             raise CertificateParseError(MSG_DAMAGED) from exc
     if not certs:
         raise CertificateParseError(MSG_CSR if labels & _CSR_LABELS else MSG_NO_CERT)
+    return _usable(certs)
+
+
+MSG_UNSUPPORTED = (
+    "The file contains a certificate with a key type this service does not support, or with "
+    "malformed or duplicated extensions."
+)
+
+
+def _usable(certs: list[x509.Certificate]) -> list[x509.Certificate]:
+    """Certificates parse lazily: touch the key and extensions now, so a certificate with an
+    unknown key algorithm or duplicated extensions is refused here with a message instead of
+    raising later, wherever it is first used."""
+    for cert in certs:
+        try:
+            cert.public_key()
+            cert.extensions  # noqa: B018
+        except (ValueError, UnsupportedAlgorithm, x509.DuplicateExtension) as exc:
+            raise CertificateParseError(MSG_UNSUPPORTED) from exc
     return certs
 
 

@@ -7,6 +7,7 @@ default that suits a laptop (SQLite, the django-q2 ORM broker, console email).
 import os
 from pathlib import Path
 
+import certifi
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
@@ -57,6 +58,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Drops client-certificate headers that did not come from a trusted proxy (docs/mtls.md).
+    "certadmin.mtls.ClientCertificateMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -187,6 +190,17 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "certadmin <noreply@lo
 # Absolute links in emails (notifications) are built from this.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
+# Expiration notices (SPEC 4; docs/notifications.md): days before a certificate's expiration
+# date (in its org's time zone) at which its notices are due; 1 = the day before, 0 = the day.
+EXPIRY_NOTICE_DAYS = (60, 30, 10, 1, 0)
+# A notice claimed by a run that has not marked it sent within this many seconds is taken
+# to belong to a crashed run and is retried by the next one.
+EXPIRY_NOTICE_CLAIM_LEASE_SECONDS = int(os.environ.get("EXPIRY_NOTICE_CLAIM_LEASE_SECONDS", "900"))
+# Notices are marked sent right after the mail server accepted their email (1: one commit
+# per email, so a crash repeats at most that email). N > 1 commits the marks of N emails
+# together: a faster job on a busy database, and a crash may repeat up to N emails.
+EXPIRY_NOTICE_MARK_EVERY = int(os.environ.get("EXPIRY_NOTICE_MARK_EVERY", "1"))
+
 # Security: secure cookies and headers whenever we are not in development mode.
 SECURE_MODE = env_bool("SECURE_MODE", not DEBUG and not env_bool("CERTADMIN_INSECURE_DEV", False))
 SESSION_COOKIE_HTTPONLY = True
@@ -206,6 +220,8 @@ if SECURE_MODE:
 
 # Uploads (certificates, keystores) are read in memory and capped (SPEC 3: default 1 MiB).
 CERTADMIN_UPLOAD_MAX_BYTES = int(os.environ.get("CERTADMIN_UPLOAD_MAX_BYTES", str(1024 * 1024)))
+# Keystore imports refuse stores with more entries than this.
+CERTADMIN_KEYSTORE_MAX_ENTRIES = int(os.environ.get("CERTADMIN_KEYSTORE_MAX_ENTRIES", "1000"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
@@ -215,6 +231,27 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 CERTADMIN_KEKS = env_list("CERTADMIN_KEKS", "")
 CERTADMIN_KEK_FILE = os.environ.get("CERTADMIN_KEK_FILE", str(VAR_DIR / "kek.key"))
 CERTADMIN_KEK_GENERATE = env_bool("CERTADMIN_KEK_GENERATE", not CERTADMIN_KEKS)
+
+# Mutual TLS and the JSON API (SPEC 5; docs/mtls.md).
+# The roots a mutual authentication certificate must chain to: a PEM bundle (default: certifi's).
+CERTADMIN_MTLS_TRUST_BUNDLE = os.environ.get("CERTADMIN_MTLS_TRUST_BUNDLE", "") or certifi.where()
+# Accept self-signed client certificates on upload (each then vouches only for itself).
+CERTADMIN_MTLS_ALLOW_SELF_SIGNED = env_bool("CERTADMIN_MTLS_ALLOW_SELF_SIGNED", False)
+# Addresses (or networks) of the TLS proxies whose client-certificate headers are believed.
+# Empty: none, so the headers are ignored (and removed) whatever their source.
+CERTADMIN_MTLS_TRUSTED_PROXIES = env_list("CERTADMIN_MTLS_TRUSTED_PROXIES", "")
+# Optional secret the proxy also sends; needed when untrusted clients share the proxy's host.
+CERTADMIN_MTLS_PROXY_SECRET = os.environ.get("CERTADMIN_MTLS_PROXY_SECRET", "")
+# The listener marker: the proxy sets this header to "mtls" on the mutual-TLS listener only,
+# and passes nginx's $ssl_client_escaped_cert in the second one.
+CERTADMIN_MTLS_LISTENER_HEADER = "X-Certadmin-Listener"
+CERTADMIN_MTLS_CERT_HEADER = "X-Certadmin-Client-Cert"
+CERTADMIN_MTLS_SECRET_HEADER = "X-Certadmin-Proxy-Secret"
+# True when gunicorn itself terminates mutual TLS (--cert-reqs 1): its TLS socket is then the
+# mutual-TLS listener and the client certificate is read from it, not from a header.
+CERTADMIN_MTLS_DIRECT = env_bool("CERTADMIN_MTLS_DIRECT", False)
+# Where clients reach the mutual-TLS listener; named in API errors and the token page.
+CERTADMIN_MTLS_URL = os.environ.get("CERTADMIN_MTLS_URL", "https://127.0.0.1:8443").rstrip("/")
 
 LOGGING = {
     "version": 1,

@@ -1,7 +1,27 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _sync_schedules(using: str, **kwargs: Any) -> None:
+    from django.db import connections
+    from django_q.models import Schedule
+
+    from notifications.schedules import sync_schedules
+
+    # Not after `migrate django_q zero`, say: the table must be there.
+    if Schedule._meta.db_table in connections[using].introspection.table_names():
+        sync_schedules(using=using)
 
 
 class NotificationsConfig(AppConfig):
     name = "notifications"
     verbose_name = "Expiration notifications"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # The schedule exists as soon as the database is migrated (SPEC 4: "created by a
+        # migration or a manage.py command, never by hand"), and follows schedules.py after
+        # every deploy's migrate.
+        post_migrate.connect(_sync_schedules, sender=self, dispatch_uid="notifications.schedules")

@@ -44,7 +44,12 @@ class ProfileAdmin(admin.ModelAdmin):
     list_filter = ("is_standard",)
     list_select_related = ("organization",)
     search_fields = ("name", "organization__name", "organization__public_id")
-    readonly_fields = ("is_standard",)
+    # Read-only: permission changes go through Setup (orgs.services), which keeps guardian's
+    # grants in step and writes the audit trail.
+    readonly_fields = ("organization", "name", "description", "permissions", "is_standard")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
 
 @admin.register(PermissionSet)
@@ -52,7 +57,18 @@ class PermissionSetAdmin(admin.ModelAdmin):
     list_display = ("label", "api_name", "organization")
     list_select_related = ("organization",)
     search_fields = ("label", "api_name", "organization__name", "organization__public_id")
-    readonly_fields = ("uuid", "created_at")
+    readonly_fields = (
+        "uuid",
+        "organization",
+        "label",
+        "api_name",
+        "description",
+        "permissions",
+        "created_at",
+    )  # as for profiles: changes go through Setup
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
 
 @admin.register(Membership)

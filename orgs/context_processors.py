@@ -18,6 +18,11 @@ SETUP_TREE: list[tuple[str, list[tuple[str, str, str | None]]]] = [
                 permissions.MANAGE_CERTIFICATES.codename,
             ),
             (
+                "Expired Certificates",
+                "certadmin:certificate-expired",
+                permissions.MANAGE_CERTIFICATES.codename,
+            ),
+            (
                 "Expiration Notifications",
                 "notifications:settings",
                 permissions.MANAGE_CERTIFICATES.codename,
@@ -28,7 +33,23 @@ SETUP_TREE: list[tuple[str, list[tuple[str, str, str | None]]]] = [
                 permissions.MANAGE_ENCRYPTION_KEYS.codename,
             ),
             ("Single Sign-On", "certadmin:sso-list", permissions.CUSTOMIZE_APPLICATION.codename),
+            (
+                "Identity Provider",
+                "certadmin:idp-settings",
+                permissions.CUSTOMIZE_APPLICATION.codename,
+            ),
             ("Setup Audit Trail", "orgs:audit-trail", permissions.MODIFY_ALL_DATA.codename),
+        ],
+    ),
+    (
+        "Contacts",
+        [
+            ("Contacts", "keys:contact-list", None),
+            (
+                "Encrypted Fields",
+                "keys:field-list",
+                permissions.CUSTOMIZE_APPLICATION.codename,
+            ),
         ],
     ),
     (
@@ -42,6 +63,8 @@ SETUP_TREE: list[tuple[str, list[tuple[str, str, str | None]]]] = [
             ),
         ],
     ),
+    # Every member manages their own API tokens (issue 7).
+    ("My Settings", [("API Tokens", "certadmin:token-list", None)]),
 ]
 
 

@@ -28,6 +28,33 @@ def _user(username: str, email: str, *, superuser: bool = False) -> tuple[User, 
     return user, password
 
 
+def _demo_certificates(org: Organization) -> None:
+    """A few certificates so the Certificate and Key Management page has something to show."""
+    from certadmin.models import Certificate
+    from certadmin.services import certificates
+
+    if Certificate.objects.filter(organization=org).exists():
+        return
+    certificates.create_self_signed(
+        org=org, label="Payments Signing", unique_name="Payments_Signing", key_type="RSA-2048",
+        acting_user=None,
+    )  # fmt: skip
+    certificates.create_self_signed(
+        org=org, label="API Gateway", unique_name="API_Gateway", key_type="EC-P256",
+        exportable=False, acting_user=None,
+    )  # fmt: skip
+    certificates.create_ca_signed(
+        org=org,
+        label="Web Server",
+        unique_name="Web_Server",
+        key_type="RSA-2048",
+        subject=certificates.SubjectFields(
+            common_name="www.acme.example", company="Acme Demo", country="US"
+        ),
+        acting_user=None,
+    )
+
+
 @transaction.atomic
 def load_demo() -> tuple[Organization, list[DemoLogin]]:
     """Create (or refresh) the demo org, its admin, standard user and a superuser."""
@@ -59,6 +86,7 @@ def load_demo() -> tuple[Organization, list[DemoLogin]]:
         pset=pset,
         acting_user=None,
     )
+    _demo_certificates(org)
     logins = [
         DemoLogin("admin", admin_pw, "System Administrator of the demo org"),
         DemoLogin("user", user_pw, "Standard User of the demo org"),

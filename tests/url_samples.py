@@ -44,8 +44,97 @@ def _certificate(org: Organization) -> str:
     return str(certificate.uuid)
 
 
+def _key_version(org: Organization) -> str:
+    """An archived master key (key 1; key 2 is active)."""
+    from keys import services as keys_services
+
+    _encrypted_field(org)
+    keys_services.rotate_master_key(org=org, acting_user=None)
+    return "1"
+
+
+def _encrypted_field(org: Organization) -> str:
+    from keys import services as keys_services
+
+    field = keys_services.create_contact_field(
+        org=org,
+        label="Sample",
+        api_name=f"Sample_{org.contact_fields.count()}",
+        mask_type="last_four",
+        mask_char="*",
+        acting_user=None,
+    )
+    return str(field.uuid)
+
+
+def _contact(org: Organization) -> str:
+    from keys import services as keys_services
+
+    contact = keys_services.save_contact(
+        org=org,
+        contact=None,
+        first_name="Sam",
+        last_name="Sample",
+        email="",
+        values={},
+        acting_user=None,
+    )
+    return str(contact.uuid)
+
+
+def _mutual_auth(org: Organization) -> str:
+    """A registered client certificate (stored directly: the upload checks have their tests)."""
+    from cryptography import x509
+
+    from certadmin import crypto
+    from certadmin.models import MutualAuthCertificate
+    from tests.pem import make_certificate
+
+    pem, _ = make_certificate(common_name="client.sample.test")
+    facts = crypto.describe(x509.load_pem_x509_certificate(pem))
+    certificate = MutualAuthCertificate.objects.create(
+        organization=org,
+        label="Sample client",
+        unique_name=f"Sample_{org.mutual_auth_certificates.count()}",
+        chain_pem=pem.decode(),
+        subject=facts.subject,
+        issuer=facts.issuer,
+        serial=facts.serial,
+        fingerprint_sha256=facts.fingerprint.replace(":", "").lower(),
+        not_before=facts.not_before,
+        not_after=facts.not_after,
+    )
+    return str(certificate.uuid)
+
+
+def _token(org: Organization) -> str:
+    """An API token of another member of the org (so revoking it needs Modify All Data)."""
+    from certadmin.services import tokens
+
+    user = User.objects.create(username=f"sample-{Membership.objects.count()}")
+    conftest.services.add_member(org=org, user=user, acting_user=None)
+    new = tokens.create_api_token(
+        org=org, user=user, name="Sample", expires_in_days=None, acting_user=None
+    )
+    return str(new.token.uuid)
+
+
+def _sso(org: Organization) -> str:
+    """A SAML SSO configuration from before the retirement, still on the proxy certificate
+    (no key to generate, and the replace pages have something to show)."""
+    from tests.certadmin.sso_helpers import make_config
+
+    return str(make_config(org, f"Sample {org.saml_sso_configs.count()}", legacy=True).uuid)
+
+
 SAMPLES: dict[str, Callable[[Organization], str]] = {
+    "sso": _sso,
+    "mutual_auth": _mutual_auth,
+    "token": _token,
     "member": _member,
     "pset": _pset,
     "certificate": _certificate,
+    "key_version": _key_version,
+    "encrypted_field": _encrypted_field,
+    "contact": _contact,
 }

@@ -1,5 +1,15 @@
 """Models of the certificates app, one module per sub-domain."""
 
+from certadmin.models.api import ApiToken
 from certadmin.models.certificate import Certificate
+from certadmin.models.mutual_auth import MutualAuthCertificate
+from certadmin.models.sso import IdentityProvider, ProxyCertificate, SamlSsoConfig
 
-__all__ = ["Certificate"]
+__all__ = [
+    "ApiToken",
+    "Certificate",
+    "IdentityProvider",
+    "MutualAuthCertificate",
+    "ProxyCertificate",
+    "SamlSsoConfig",
+]

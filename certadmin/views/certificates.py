@@ -19,6 +19,9 @@ from certadmin.forms import (
 )
 from certadmin.models import Certificate
 from certadmin.services import certificates as services
+from certadmin.services import sso as sso_services
+from certadmin.views.links import object_link
+from certadmin.views.mutual_auth import mutual_auth_section
 from orgs.access import get_for_member, org_member_required, require_org_perm, visible_to_member
 from orgs.http import OrgRequest
 from orgs.permissions import MANAGE_CERTIFICATES
@@ -61,12 +64,29 @@ def certificate_list(request: OrgRequest) -> HttpResponse:
     rows = list(page.object_list)
     uses = usage.uses_by_certificate(c.pk for c in rows)
     now = timezone.now()
+    detail, edit, delete = (
+        object_link(f"certadmin:certificate-{name}", request.org.public_id)
+        for name in ("detail", "edit", "delete")
+    )
     ctx = {
         "page": page,
-        "rows": [{"c": c, "badge": c.badge(now), "uses": uses.get(c.pk, [])} for c in rows],
+        "rows": [
+            {
+                "c": c,
+                "badge": c.badge(now),
+                "uses": uses.get(c.pk, []),
+                "url": detail(c.uuid),
+                "edit_url": edit(c.uuid),
+                "delete_url": delete(c.uuid),
+            }
+            for c in rows
+        ],
         "filters": FILTERS,
         "filter_key": filter_key,
         "sort_key": sort_key,
+        **mutual_auth_section(request),
+        # Configurations still signing with the retired default proxy certificate (SPEC 7).
+        "proxy_uses": sso_services.proxy_uses(request.org),
     }
     return render(request, "certadmin/certificate_list.html", ctx)
 

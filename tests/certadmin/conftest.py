@@ -5,6 +5,9 @@ from certadmin.models import Certificate
 from certadmin.services import certificates as services
 from orgs.models import Organization
 
+# Client certificates of the mutual authentication tests (made once per session).
+from tests.client_certs import client_ca, client_certs, trust_client_ca  # noqa: F401
+
 
 def self_signed(
     org: Organization, name: str = "Payments_Signing", key_type: str = "EC-P256", **kw: object

@@ -367,3 +367,19 @@ def test_downloaded_certificate_reads_in_openssl(acme: Organization, tmp_path: P
 
     assert "Payments_Signing" in out
     assert certificate.fingerprint_sha256.upper() in out.replace(":", "")
+
+
+def test_certificate_with_an_unknown_key_algorithm_is_refused_with_a_message(
+    awaiting: Certificate,
+) -> None:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    pem, _ = make_certificate()
+    der = x509.load_pem_x509_certificate(pem).public_bytes(Encoding.DER)
+    ec_public_key_oid = bytes.fromhex("06072a8648ce3d0201")
+    patched = der.replace(ec_public_key_oid, ec_public_key_oid[:-1] + b"\x09", 1)
+
+    with pytest.raises(ValidationError, match="key type this service does not support"):
+        services.upload_signed_certificate(certificate=awaiting, data=patched, acting_user=None)
+
+    _assert_unchanged(awaiting)

@@ -11,7 +11,6 @@ import shlex
 import shutil
 import struct
 import subprocess
-import time
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -356,13 +355,6 @@ def test_write_jks_read_keystore_round_trip(entries):
         assert entry_of(key, entry.alias) == entry
 
 
-def test_write_jks_500_entries_is_fast(entries):
-    many = [dataclasses.replace(entries[0], alias=f"Key {i}") for i in range(500)]
-    started = time.perf_counter()
-    write_jks(many, PW)
-    assert time.perf_counter() - started < 1.0  # ~0.12 s here; the target is ~0.2 s
-
-
 def test_write_jks_rejects_aliases_equal_but_for_case(entries):
     with pytest.raises(KeystoreError, match="same alias"):
         write_jks([entries[0], dataclasses.replace(entries[1], alias="MY SERVER KEY")], PW)
@@ -467,19 +459,18 @@ BAD_FILE_NAMES = [
 
 
 @pytest.mark.parametrize("name", BAD_FILE_NAMES)
-def test_bad_file_gives_keystore_error_quickly(store, name):
+def test_bad_file_gives_keystore_error_without_a_large_allocation(store, name):
+    """A 1 GiB claim in a header must not make the reader allocate it (memory, not time, is
+    asserted: speed belongs to the benchmarks)."""
     data, message = bad_files(store)[name]
     tracemalloc.start()
-    started = time.perf_counter()
     try:
         with pytest.raises(KeystoreError) as raised:
             read_keystore(data, PW)
     finally:
-        elapsed = time.perf_counter() - started
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
     assert message in str(raised.value)
-    assert elapsed < 1.0
     assert peak < 64 * 1024 * 1024
 
 

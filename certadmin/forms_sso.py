@@ -1,0 +1,193 @@
+"""Forms of the Single Sign-On, Identity Provider, Expired Certificates and Replace pages.
+
+Parsing and field rules only; the services check every choice again (another org's
+certificate, one awaiting its chain, the retired proxy certificate can never get through).
+"""
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+
+from certadmin import crypto
+from certadmin.forms import NamesForm, read_upload
+from certadmin.models import Certificate, SamlSsoConfig
+from certadmin.services import sso as sso_services
+
+GENERATE = "Generate a new self-signed certificate"
+
+
+class CertificateChoiceField(forms.ModelChoiceField):
+    """A certificate by uuid, shown with what an admin needs to pick it."""
+
+    def __init__(self, queryset: QuerySet[Certificate], **kwargs: Any) -> None:
+        super().__init__(queryset, to_field_name="uuid", **kwargs)
+
+    def label_from_instance(self, obj: Certificate) -> str:  # type: ignore[override]
+        expires = f", expires {obj.not_after:%Y-%m-%d}" if obj.not_after else ""
+        return f"{obj.label} ({obj.unique_name}, {obj.key_label}{expires})"
+
+
+def _with_current(qs: QuerySet[Certificate], current: Certificate | None) -> QuerySet[Certificate]:
+    """Keep the certificate a configuration already has among the choices, even if it would
+    not be offered any more (expired), so saving other fields does not fail on it."""
+    if current is None:
+        return qs
+    return (qs | Certificate.objects.filter(pk=current.pk)).distinct()
+
+
+class SsoConfigForm(forms.Form):
+    name = forms.CharField(max_length=80, help_text="How this configuration is called in lists.")
+    issuer = forms.CharField(
+        max_length=255,
+        help_text="This installation's entity ID as service provider: the Issuer of its "
+        "authentication requests and the entityID of its metadata, e.g. https://certadmin.example.com/acme.",
+    )
+    idp_entity_id = forms.CharField(
+        label="Identity Provider Entity ID",
+        max_length=255,
+        help_text="The identity provider's entity ID (the Issuer of its SAML responses).",
+    )
+    idp_login_url = forms.URLField(
+        label="Identity Provider Login URL",
+        max_length=500,
+        assume_scheme="https",
+        help_text="Where the signed authentication requests are sent (HTTP-POST binding).",
+    )
+    idp_certificate = forms.FileField(
+        label="Identity Provider Certificate",
+        required=False,
+        allow_empty_file=True,
+        help_text="The identity provider's signing certificate, PEM or DER.",
+    )
+    request_signing_certificate = CertificateChoiceField(
+        Certificate.objects.none(),
+        label="Request Signing Certificate",
+        help_text="Signs the requests sent to the identity provider. Certificates awaiting a "
+        "signed certificate, expired ones and ECDSA ones are not offered.",
+    )
+    signature_method = forms.ChoiceField(
+        label="Request Signature Method",
+        choices=SamlSsoConfig.SignatureMethod.choices,
+        initial=SamlSsoConfig.SignatureMethod.RSA_SHA256,
+        help_text="RSA-SHA256 unless your identity provider only accepts the weaker RSA-SHA1.",
+    )
+    assertion_decryption_certificate = CertificateChoiceField(
+        Certificate.objects.none(),
+        label="Assertion Decryption Certificate",
+        required=False,
+        empty_label="Assertions are not encrypted",
+        help_text="The identity provider encrypts assertions to this certificate.",
+    )
+
+    def __init__(self, *args: Any, org: object, config: SamlSsoConfig | None = None, **kw: Any):
+        super().__init__(*args, **kw)
+        self.config = config
+        offered = sso_services.selectable_certificates(org)  # type: ignore[arg-type]
+        signer = self.fields["request_signing_certificate"]
+        decrypter = self.fields["assertion_decryption_certificate"]
+        signer.queryset = _with_current(offered, config and config.request_signing_certificate)
+        decrypter.queryset = _with_current(
+            offered, config and config.assertion_decryption_certificate
+        )
+        if config is None:
+            self.fields["idp_certificate"].required = True
+        else:
+            self.fields["idp_certificate"].help_text += " Leave empty to keep the current one."
+            if config.uses_retired_proxy:
+                # Left empty, the configuration keeps signing with the retired certificate.
+                signer.required = False
+                signer.empty_label = "Default proxy certificate (retired) — choose a replacement"
+
+    def clean_idp_certificate(self) -> str | None:
+        upload = self.cleaned_data.get("idp_certificate")
+        if not upload:
+            if self.config is None:
+                raise ValidationError("Upload the identity provider's certificate.")
+            return None
+        cert = sso_services.parse_idp_certificate(read_upload(upload, "certificate file"))
+        return crypto.certificate_pem(cert)
+
+    def settings(self) -> sso_services.SsoSettings:
+        data = self.cleaned_data
+        return sso_services.SsoSettings(
+            name=data["name"].strip(),
+            issuer=data["issuer"].strip(),
+            idp_entity_id=data["idp_entity_id"].strip(),
+            idp_login_url=data["idp_login_url"],
+            request_signing_certificate=data["request_signing_certificate"],
+            signature_method=data["signature_method"],
+            assertion_decryption_certificate=data["assertion_decryption_certificate"],
+            idp_certificate_pem=data["idp_certificate"],
+        )
+
+
+class IdentityProviderForm(forms.Form):
+    certificate = CertificateChoiceField(
+        Certificate.objects.none(),
+        label="Identity Provider Certificate",
+        required=False,
+        empty_label=GENERATE,
+        help_text="Signs what the identity provider issues. With none chosen, a new self-signed "
+        "certificate named SelfSignedCert_<ddMonYYYY>_<HHMMSS> is created.",
+    )
+
+    def __init__(self, *args: Any, org: object, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.fields["certificate"].queryset = sso_services.selectable_certificates(org)  # type: ignore[arg-type]
+
+
+class ReplacementForm(forms.Form):
+    """Pick the certificate that takes over, or have a new self-signed one generated."""
+
+    certificate = CertificateChoiceField(
+        Certificate.objects.none(),
+        label="Replace with",
+        required=False,
+        empty_label=GENERATE,
+        help_text="Only certificates every use accepts are offered: current ones with a "
+        "signed certificate (and an RSA key for SAML).",
+    )
+
+    def __init__(self, *args: Any, choices: QuerySet[Certificate], **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.fields["certificate"].queryset = choices
+
+
+class ProxyReplaceForm(ReplacementForm):
+    configurations = forms.ModelMultipleChoiceField(
+        SamlSsoConfig.objects.none(),
+        to_field_name="uuid",
+        widget=forms.CheckboxSelectMultiple,
+        label="Configurations to switch",
+        error_messages={"required": "Choose at least one configuration."},
+    )
+
+    def __init__(self, *args: Any, configs: QuerySet[SamlSsoConfig], **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.fields["configurations"].queryset = configs
+
+
+class CertificateReplaceForm(ReplacementForm):
+    delete_old = forms.BooleanField(
+        label="Delete the old certificate afterwards",
+        required=False,
+        help_text="Deleted in the same step, once nothing uses it any more.",
+    )
+
+
+class ExpiredSelectionForm(forms.Form):
+    certificates = forms.ModelMultipleChoiceField(
+        Certificate.objects.none(),
+        to_field_name="uuid",
+        error_messages={"required": "Choose the certificates to delete."},
+    )
+
+    def __init__(self, *args: Any, org: object, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.fields["certificates"].queryset = Certificate.objects.for_org(org)  # type: ignore[arg-type]
+
+
+class RenewForm(NamesForm):
+    """Label and Unique Name of the renewal; everything else is copied."""

@@ -1,0 +1,245 @@
+"""SAML single sign-on, the org's Identity Provider, and the retired default proxy certificate
+(SPEC 7). Every certificate these models point at is a use in certadmin.usage."""
+
+import uuid
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+
+from certadmin import crypto, usage
+from keys.fields import SealedBinaryField
+
+# The release that retired the built-in default proxy certificate. Configurations created
+# before it may still sign with it (the database refuses any created since); nothing can
+# choose it again. A fixed moment, not the migration's run time, so a CHECK constraint can say it.
+PROXY_RETIRED_AT = datetime(2026, 11, 28, tzinfo=UTC)
+# SAML's request signature methods are RSA ones, so every SAML use needs an RSA certificate.
+RSA_KEY_TYPES = tuple(k for k in crypto.KEY_TYPES if k.startswith("RSA-"))
+
+
+class ProxyCertificate(models.Model):
+    """The installation's built-in default proxy certificate: one row, retired.
+
+    Made by migration 0002 (its key pair is generated at migrate time and sealed under the
+    KEK). It belongs to no org, which is why it is not a Certificate: every org-scoped page,
+    form and query over certificates stays unaware of it.
+    """
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Always True, and unique: the table can hold one row only.
+    singleton = models.BooleanField(default=True, unique=True, editable=False)
+    label = models.CharField(max_length=64, default="Default proxy certificate")
+    key_type = models.CharField(max_length=16, default="RSA-2048")
+    private_key = SealedBinaryField()
+    chain_pem = models.TextField()
+    subject = models.CharField(max_length=1000)
+    fingerprint_sha256 = models.CharField(max_length=64)
+    not_after = models.DateTimeField("Expiration Date")
+    retired_at = models.DateTimeField(default=PROXY_RETIRED_AT)
+
+    class Meta:
+        verbose_name = "default proxy certificate (retired)"
+        verbose_name_plural = "default proxy certificate (retired)"
+        constraints = [
+            models.CheckConstraint(condition=Q(singleton=True), name="certadmin_proxy_singleton"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} (retired)"
+
+    @property
+    def unique_name(self) -> str:
+        return "Default_Proxy_Certificate"
+
+
+class SamlSsoConfigQuerySet(models.QuerySet["SamlSsoConfig"]):
+    def for_org(self, org: object) -> "SamlSsoConfigQuerySet":
+        return self.filter(organization=org)
+
+    def using_retired_proxy(self) -> "SamlSsoConfigQuerySet":
+        """Configurations that still sign requests with the retired default proxy certificate."""
+        return self.filter(proxy_certificate__isnull=False)
+
+
+class SamlSsoConfig(models.Model):
+    """One SAML SSO configuration of an org: this installation as service provider."""
+
+    class SignatureMethod(models.TextChoices):
+        RSA_SHA256 = "RSA-SHA256", "RSA-SHA256"
+        RSA_SHA1 = "RSA-SHA1", "RSA-SHA1"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(
+        "orgs.Organization", on_delete=models.CASCADE, related_name="saml_sso_configs"
+    )
+    name = models.CharField(max_length=80)
+    # Our entity id as service provider: the Issuer of our AuthnRequests and the entityID of
+    # our SP metadata.
+    issuer = models.CharField(max_length=255)
+    idp_entity_id = models.CharField("Identity Provider Entity ID", max_length=255)
+    idp_login_url = models.URLField("Identity Provider Login URL", max_length=500)
+    idp_certificate_pem = models.TextField("Identity Provider Certificate")
+    idp_certificate_subject = models.CharField(max_length=1000, blank=True)
+    idp_certificate_not_after = models.DateTimeField(null=True, blank=True)
+    # Exactly one of the two signs the AuthnRequests (constraint below).
+    request_signing_certificate = models.ForeignKey(
+        "certadmin.Certificate",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="saml_signing_configs",
+    )
+    proxy_certificate = models.ForeignKey(
+        ProxyCertificate,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="configurations",
+        verbose_name="default proxy certificate (retired)",
+    )
+    signature_method = models.CharField(
+        "Request Signature Method",
+        max_length=16,
+        choices=SignatureMethod.choices,
+        default=SignatureMethod.RSA_SHA256,
+    )
+    assertion_decryption_certificate = models.ForeignKey(
+        "certadmin.Certificate",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="saml_decryption_configs",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    modified_at = models.DateTimeField(default=timezone.now)
+    modified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = SamlSsoConfigQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "SAML SSO configuration"
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                "organization",
+                Lower("name"),
+                name="certadmin_sso_name_unique_per_org",
+                violation_error_message="A SAML SSO configuration with this name already exists.",
+            ),
+            models.CheckConstraint(
+                condition=Q(request_signing_certificate__isnull=False, proxy_certificate=None)
+                | Q(request_signing_certificate=None, proxy_certificate__isnull=False),
+                name="certadmin_sso_one_request_signer",
+                violation_error_message="Choose the Request Signing Certificate.",
+            ),
+            models.CheckConstraint(
+                condition=Q(proxy_certificate=None) | Q(created_at__lt=PROXY_RETIRED_AT),
+                name="certadmin_sso_proxy_only_before_retirement",
+                violation_error_message="The default proxy certificate is retired and cannot "
+                "be chosen.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("certadmin:sso-detail", args=[self.organization.public_id, self.uuid])
+
+    @property
+    def uses_retired_proxy(self) -> bool:
+        return self.proxy_certificate_id is not None
+
+    @property
+    def file_stem(self) -> str:
+        """The name as downloads use it (letters, digits, - and _)."""
+        return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in self.name) or "SSO"
+
+
+class IdentityProvider(models.Model):
+    """The org as SAML identity provider: enabled with exactly one certificate."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.OneToOneField(
+        "orgs.Organization", on_delete=models.CASCADE, related_name="identity_provider"
+    )
+    enabled = models.BooleanField(default=False)
+    certificate = models.ForeignKey(
+        "certadmin.Certificate",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="identity_providers",
+    )
+    modified_at = models.DateTimeField(default=timezone.now)
+    modified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "identity provider"
+        constraints = [
+            # Disabling releases the certificate, so a disabled IdP never blocks a delete.
+            models.CheckConstraint(
+                condition=Q(enabled=True, certificate__isnull=False)
+                | Q(enabled=False, certificate=None),
+                name="certadmin_idp_enabled_iff_certificate",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Identity Provider of {self.organization_id}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("certadmin:idp-settings", args=[self.organization.public_id])
+
+
+def _sso_url(org: str, ref: uuid.UUID) -> str:
+    return reverse("certadmin:sso-detail", args=[org, ref])
+
+
+def _idp_url(org: str, ref: uuid.UUID) -> str:
+    return reverse("certadmin:idp-settings", args=[org])
+
+
+usage.register(
+    SamlSsoConfig,
+    "request_signing_certificate",
+    "SAML SSO configuration (Request Signing Certificate)",
+    url=_sso_url,
+    key_types=RSA_KEY_TYPES,
+)
+usage.register(
+    SamlSsoConfig,
+    "assertion_decryption_certificate",
+    "SAML SSO configuration (Assertion Decryption Certificate)",
+    url=_sso_url,
+    key_types=RSA_KEY_TYPES,
+)
+usage.register(
+    SamlSsoConfig,
+    "proxy_certificate",
+    "SAML SSO configuration (Request Signing Certificate)",
+    url=_sso_url,
+    key_types=RSA_KEY_TYPES,
+    moves_to="request_signing_certificate",
+)
+usage.register(
+    IdentityProvider,
+    "certificate",
+    "Identity Provider",
+    url=_idp_url,
+    key_types=RSA_KEY_TYPES,
+    name_field=None,
+    fixed_name="Identity Provider",
+)

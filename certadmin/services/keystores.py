@@ -1,0 +1,255 @@
+"""Export and import of an org's certificates and keys as keystores (SPEC 3)."""
+
+import io
+import zipfile
+from dataclasses import dataclass, field
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from certadmin import crypto, keystores, naming
+from certadmin.models import Certificate
+from certadmin.services.certificates import PRIVATE_KEY_PURPOSE, SECTION
+from keys import envelope
+from orgs.models import Organization
+from orgs.services import record_audit
+
+MIN_PASSWORD = 6
+# SPEC 3 texts.
+NO_PRIVATE_KEY = (
+    "No certificate was imported because the keystore file doesn't contain a PrivateKey entry."
+)
+NOT_RSA = "The key is not an RSA key."
+BAD_RSA_SIZE = "Imported keys must have a bit size of 2048, 3072, or 4096."
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    certificate: Certificate
+    reason: str
+
+
+@dataclass
+class ExportPlan:
+    included: list[Certificate]
+    left_out: list[LeftOut]
+
+
+def plan_export(org: Organization) -> ExportPlan:
+    """Which certificates go into the keystore, and which are left out and why."""
+    plan = ExportPlan([], [])
+    rows = Certificate.objects.for_org(org).order_by(Lower("unique_name"))
+    for certificate in rows.defer("private_key", "csr_pem", "subject_fields"):
+        if not certificate.exportable:
+            plan.left_out.append(LeftOut(certificate, "The private key is not exportable."))
+        elif certificate.is_awaiting_signature:
+            plan.left_out.append(LeftOut(certificate, "Awaiting its signed certificate."))
+        else:
+            plan.included.append(certificate)
+    return plan
+
+
+def _check_password(password: str, confirm: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise ValidationError(
+            {"password": [f"The keystore password must have at least {MIN_PASSWORD} characters."]}
+        )
+    if password != confirm:
+        raise ValidationError({"confirm": ["The passwords do not match."]})
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    filename: str
+    content: bytes
+    content_type: str
+    count: int
+
+
+def _entries(org: Organization) -> list[keystores.KeyEntry]:
+    ids = [c.pk for c in plan_export(org).included]
+    rows = Certificate.objects.filter(pk__in=ids).order_by(Lower("unique_name"))
+    entries = []
+    # Keys go from their sealed blob straight into the keystore as PKCS#8 DER: no key object
+    # is built, so no RSA validation is paid per key (PERFORMANCE.md: 18 s for 500 keys).
+    for unique_name, blob, chain_pem in rows.values_list("unique_name", "private_key", "chain_pem"):
+        der = envelope.open_sealed(bytes(blob), purpose=PRIVATE_KEY_PURPOSE)
+        chain = [
+            c.public_bytes(serialization.Encoding.DER)
+            for c in x509.load_pem_x509_certificates(chain_pem.encode())
+        ]
+        entries.append(keystores.KeyEntry(unique_name.lower(), der, chain))
+    return entries
+
+
+def export_keystore(
+    *, org: Organization, password: str, confirm: str, fmt: str = "jks", acting_user: User | None
+) -> ExportFile:
+    """Every exportable key with a usable chain, as `<org id>.jks` (or PKCS#12)."""
+    _check_password(password, confirm)
+    entries = _entries(org)
+    if not entries:
+        raise ValidationError(
+            "No certificate can be exported: none has an exportable key and a chain."
+        )
+    if fmt == "jks":
+        export = ExportFile(
+            f"{org.public_id}.jks", keystores.write_jks(entries, password),
+            "application/x-java-keystore", len(entries),
+        )  # fmt: skip
+    elif fmt == "p12":
+        export = _pkcs12_export(org, entries, password)
+    else:
+        raise ValidationError({"fmt": ["Choose JKS or PKCS#12."]})
+    aliases = ", ".join(e.alias for e in entries)
+    record_audit(
+        org=org,
+        acting_user=acting_user,
+        section=SECTION,
+        action="exportedKeystore",
+        message=f"Exported {len(entries)} certificate(s) to keystore {export.filename}: {aliases}",
+    )
+    return export
+
+
+def _pkcs12_export(
+    org: Organization, entries: list[keystores.KeyEntry], password: str
+) -> ExportFile:
+    """One key: `<org id>.p12`. Several: a ZIP of one `.p12` per key, because `cryptography`
+    writes a single private key per PKCS#12 file (see docs/decisions.md)."""
+    if len(entries) == 1:
+        return ExportFile(
+            f"{org.public_id}.p12", keystores.write_pkcs12(entries, password),
+            "application/x-pkcs12", 1,
+        )  # fmt: skip
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for entry in entries:
+            archive.writestr(f"{entry.alias}.p12", keystores.write_pkcs12([entry], password))
+    return ExportFile(
+        f"{org.public_id}-p12.zip", buffer.getvalue(), "application/zip", len(entries)
+    )
+
+
+@dataclass
+class ImportResult:
+    imported: list[Certificate] = field(default_factory=list)
+    skipped: list[keystores.SkippedEntry] = field(default_factory=list)
+    store_type: str = ""
+
+
+def _key_type(alias: str, key: object) -> str:
+    if isinstance(key, rsa.RSAPrivateKey):
+        if key.key_size not in (2048, 3072, 4096):
+            raise ValidationError(f"{BAD_RSA_SIZE} The key '{alias}' has {key.key_size} bits.")
+    elif not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise ValidationError(f"{NOT_RSA} ('{alias}')")
+    key_type = crypto.key_type_of(key.public_key())  # type: ignore[union-attr]
+    if key_type is None:
+        raise ValidationError(
+            f"{NOT_RSA} The key '{alias}' is an elliptic-curve key on a curve other than "
+            "P-256 or P-384, which are the only ones supported."
+        )
+    return key_type
+
+
+def _unique_name(alias: str, taken: set[str]) -> str:
+    name = naming.unique_name_from(alias)
+    if not name or naming.unique_name_problems(name):
+        raise ValidationError(
+            f"The alias '{alias}' cannot be made a valid Unique Name (letters, digits and "
+            "underscores, beginning with a letter)."
+        )
+    if name.lower() in taken:
+        raise ValidationError(
+            f"The alias '{alias}' becomes the Unique Name {name}, which another certificate "
+            "already has. Rename that certificate or the alias, then import again."
+        )
+    taken.add(name.lower())
+    return name
+
+
+@transaction.atomic
+def import_keystore(
+    *, org: Organization, data: bytes, password: str, acting_user: User | None
+) -> ImportResult:
+    """Import every PrivateKeyEntry of a JKS, JCEKS or PKCS#12 store as a certificate.
+
+    All entries or none: any refused entry raises ValidationError and nothing is saved.
+    """
+    try:
+        contents = keystores.read_keystore(
+            data,
+            password,
+            max_bytes=settings.CERTADMIN_UPLOAD_MAX_BYTES,
+            max_entries=settings.CERTADMIN_KEYSTORE_MAX_ENTRIES,
+        )
+    except keystores.KeystoreError as exc:
+        raise ValidationError(str(exc)) from exc
+    if not contents.keys:
+        raise ValidationError(NO_PRIVATE_KEY)
+    taken = {
+        name.lower()
+        for name in Certificate.objects.for_org(org).values_list("unique_name", flat=True)
+    }
+    now = timezone.now()
+    rows = []
+    for entry in contents.keys:
+        key_type = _key_type(entry.alias, entry.private_key)
+        unique_name = _unique_name(entry.alias, taken)
+        leaf = entry.chain[0]
+        facts = crypto.describe(leaf)
+        der = entry.private_key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )  # fmt: skip
+        rows.append(
+            Certificate(
+                organization=org,
+                label=entry.alias[: naming.MAX_LABEL],
+                unique_name=unique_name,
+                kind=Certificate.Kind.SELF_SIGNED
+                if facts.is_self_issued
+                else Certificate.Kind.CA_SIGNED,
+                key_type=key_type,
+                exportable=True,
+                private_key=envelope.seal(der, purpose=PRIVATE_KEY_PURPOSE),
+                chain_pem=crypto.chain_pem(entry.chain),
+                subject=facts.subject,
+                issuer=facts.issuer,
+                serial=facts.serial,
+                fingerprint_sha256=crypto.fingerprint_hex(leaf),
+                not_before=facts.not_before,
+                not_after=facts.not_after,
+                created_at=now,
+                modified_at=now,
+                created_by=acting_user,
+                modified_by=acting_user,
+            )
+        )
+    Certificate.objects.bulk_create(rows, batch_size=500)
+    names = ", ".join(r.unique_name for r in rows)
+    skipped = f"; skipped {len(contents.skipped)} entr(y/ies)" if contents.skipped else ""
+    record_audit(
+        org=org,
+        acting_user=acting_user,
+        section=SECTION,
+        action="importedKeystore",
+        message=f"Imported {len(rows)} certificate(s) from a {contents.store_type} keystore"
+        f"{skipped}: {names}",
+    )
+    imported = list(
+        Certificate.objects.for_org(org)
+        .filter(unique_name__in=[r.unique_name for r in rows])
+        .select_related("organization")
+        .defer("private_key", "chain_pem", "csr_pem")
+        .order_by("unique_name")
+    )
+    return ImportResult(imported, contents.skipped, contents.store_type)

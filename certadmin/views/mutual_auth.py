@@ -1,0 +1,104 @@
+"""Mutual Authentication Certificates: upload, detail, download, delete (SPEC 5)."""
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from certadmin import crypto
+from certadmin.forms_mtls import MutualAuthUploadForm
+from certadmin.models import MutualAuthCertificate
+from certadmin.services import mutual_auth as services
+from certadmin.views.links import object_link
+from orgs.access import get_for_member, org_member_required, require_org_perm, visible_to_member
+from orgs.http import OrgRequest
+from orgs.permissions import MANAGE_CERTIFICATES
+
+PERM = MANAGE_CERTIFICATES.full
+# The section on the Certificate and Key Management page shows this many, soonest expiry first.
+SECTION_ROWS = 100
+
+
+def mutual_auth_section(request: OrgRequest) -> dict[str, Any]:
+    """Context of the "Mutual Authentication Certificates" section of the list page.
+
+    One query whatever the number of rows; the caller has already checked Manage Certificates.
+    """
+    found = list(
+        visible_to_member(request, MutualAuthCertificate.objects.all(), PERM)
+        .defer("chain_pem")
+        .order_by("not_after", "unique_name")[: SECTION_ROWS + 1]
+    )
+    now = timezone.now()
+    detail, delete = (
+        object_link(f"certadmin:mutual-auth-{name}", request.org.public_id)
+        for name in ("detail", "delete")
+    )
+    rows = [
+        {"c": c, "badge": c.badge(now), "url": detail(c.uuid), "delete_url": delete(c.uuid)}
+        for c in found[:SECTION_ROWS]
+    ]
+    return {"mutual_auth_rows": rows, "mutual_auth_more": len(found) > SECTION_ROWS}
+
+
+@require_http_methods(["GET", "POST"])
+@org_member_required
+def mutual_auth_upload(request: OrgRequest) -> HttpResponse:
+    require_org_perm(request, PERM)
+    form = MutualAuthUploadForm(request.POST or None, request.FILES or None)
+    if form.is_valid():
+        try:
+            result = services.upload_mutual_auth_certificate(
+                org=request.org,
+                acting_user=request.user,
+                label=form.cleaned_data["label"],
+                unique_name=form.cleaned_data["unique_name"],
+                data=form.cleaned_data["certificate"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request,
+                f"Uploaded mutual authentication certificate {result.certificate.unique_name}.",
+            )
+            for warning in result.warnings:
+                messages.warning(request, warning)
+            return redirect(result.certificate)
+    status = 400 if form.is_bound else 200
+    return render(request, "certadmin/mutual_auth_upload.html", {"form": form}, status=status)
+
+
+@require_GET
+@org_member_required
+def mutual_auth_detail(request: OrgRequest, mutual_auth: str) -> HttpResponse:
+    cert = get_for_member(
+        request, MutualAuthCertificate.objects.select_related("created_by"), PERM, uuid=mutual_auth
+    )
+    chain = [crypto.describe(c) for c in crypto.parse_certificates(cert.chain_pem.encode())]
+    ctx = {"certificate": cert, "badge": cert.badge(), "chain": chain}
+    return render(request, "certadmin/mutual_auth_detail.html", ctx)
+
+
+@require_GET
+@org_member_required
+def mutual_auth_download(request: OrgRequest, mutual_auth: str) -> HttpResponse:
+    cert = get_for_member(request, MutualAuthCertificate.objects.all(), PERM, uuid=mutual_auth)
+    response = HttpResponse(cert.chain_pem, content_type="application/x-pem-file")
+    response["Content-Disposition"] = f'attachment; filename="{cert.download_name}"'
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@org_member_required
+def mutual_auth_delete(request: OrgRequest, mutual_auth: str) -> HttpResponse:
+    cert = get_for_member(request, MutualAuthCertificate.objects.all(), PERM, uuid=mutual_auth)
+    if request.method == "POST":
+        services.delete_mutual_auth_certificate(certificate=cert, acting_user=request.user)
+        messages.success(request, f"Deleted mutual authentication certificate {cert.unique_name}.")
+        return redirect("certadmin:certificate-list", request.org.public_id)
+    return render(request, "certadmin/mutual_auth_delete.html", {"certificate": cert})

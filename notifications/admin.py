@@ -1,0 +1,116 @@
+"""Superuser admin: the send log and the runs (read-only), and a retry for failed notices."""
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+
+from notifications import services
+from notifications.models import ExpiryNotice, NotificationRun, NotificationRunOrg
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written only by the job: viewable, never added, edited or deleted by hand."""
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(ExpiryNotice)
+class ExpiryNoticeAdmin(ReadOnlyAdmin):
+    list_display = (
+        "label",
+        "kind_label",
+        "organization",
+        "expires_at",
+        "threshold",
+        "recipient_email",
+        "state",
+        "attempts",
+        "sent_at",
+    )
+    list_filter = (
+        "state",
+        "threshold",
+        ("organization", admin.RelatedOnlyFieldListFilter),
+        "source",
+    )
+    list_select_related = ("organization",)
+    search_fields = ("label", "recipient_email", "organization__name", "organization__public_id")
+    date_hierarchy = "created_at"
+    raw_id_fields = ("certificate", "recipient", "run")
+    actions = ["retry_selected"]
+
+    @admin.action(description="Retry the selected failed notices now")
+    def retry_selected(self, request: HttpRequest, queryset: QuerySet[ExpiryNotice]) -> None:
+        ids = list(queryset.filter(state=ExpiryNotice.State.FAILED).values_list("pk", flat=True))
+        if not ids:
+            self.message_user(request, "None of the selected notices has failed.", messages.WARNING)
+            return
+        outcome = services.retry_notices(notice_ids=ids, acting_user=request.user)
+        t = outcome.tally
+        level = messages.ERROR if outcome.error or t.notices_failed else messages.SUCCESS
+        self.message_user(
+            request,
+            f"Retried {len(ids)} failed notice(s): {t.notices_sent} sent in {t.emails_sent} "
+            f"email(s), {t.notices_failed} failed, {t.superseded} superseded, "
+            f"{t.suppressed} suppressed. {outcome.error}".strip(),
+            level,
+        )
+
+
+class RunOrgInline(admin.TabularInline):
+    model = NotificationRunOrg
+    extra = 0
+    can_delete = False
+    fields = (
+        "organization",
+        "emails_sent",
+        "notices_sent",
+        "notices_failed",
+        "superseded",
+        "suppressed",
+    )
+    readonly_fields = fields
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(NotificationRun)
+class NotificationRunAdmin(ReadOnlyAdmin):
+    list_display = (
+        "started_at",
+        "finished_at",
+        "trigger",
+        "status",
+        "emails_sent",
+        "notices_sent",
+        "notices_failed",
+        "superseded",
+        "suppressed",
+    )
+    list_filter = (
+        "status",
+        "trigger",
+        ("org_results__organization", admin.RelatedOnlyFieldListFilter),
+    )
+    date_hierarchy = "started_at"
+    inlines = [RunOrgInline]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        last = NotificationRun.objects.succeeded().first()
+        subtitle = f"Last success: {last.started_at:%Y-%m-%d %H:%M:%S} UTC" if last else ""
+        return super().changelist_view(
+            request, {**(extra_context or {}), "subtitle": subtitle or "No success yet"}
+        )

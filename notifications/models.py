@@ -1,0 +1,285 @@
+"""The send log of expiration notices and the record of each run of the job (SPEC 4)."""
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, Self
+
+from django.conf import settings
+from django.db import connections, models, router
+from django.db.models import Q
+from django.utils import timezone
+
+
+class ExpiryNoticeQuerySet(models.QuerySet["ExpiryNotice"]):
+    def for_org(self, org: object) -> Self:
+        return self.filter(organization=org)
+
+    def pending(self, *, now: datetime | None = None) -> Self:
+        """Notices a run should (re)try: failed ones, and claims older than the lease.
+
+        A claim younger than the lease belongs to a run that may still be sending it.
+        """
+        now = now or timezone.now()
+        stale = now - timedelta(seconds=settings.EXPIRY_NOTICE_CLAIM_LEASE_SECONDS)
+        return self.filter(
+            Q(state=ExpiryNotice.State.FAILED)
+            | Q(state=ExpiryNotice.State.CLAIMED, claimed_at__lt=stale)
+        )
+
+    def claimed_by(self, token: uuid.UUID) -> Self:
+        return self.filter(state=ExpiryNotice.State.CLAIMED, claim_token=token)
+
+
+class ExpiryNotice(models.Model):
+    """One notice: one certificate, one expiration, one threshold, one recipient.
+
+    The unique constraint is what makes the job idempotent and safe to run in several
+    processes at once: a run inserts its rows as `claimed` with its own token (conflicts are
+    ignored), sends only the rows carrying its token, then marks them. Label, type and uuid
+    of the certificate are copied so the history stays readable after it is deleted.
+    """
+
+    class State(models.TextChoices):
+        CLAIMED = "claimed", "Claimed"  # a run is sending it (or crashed while doing so)
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"  # the mail server refused it; the next run retries
+        SUPERSEDED = "superseded", "Superseded"  # a tighter notice was due: never sent late
+        SUPPRESSED = "suppressed", "Suppressed"  # renewed, deleted or recipient gone
+
+    organization = models.ForeignKey(
+        "orgs.Organization", on_delete=models.CASCADE, related_name="expiry_notices"
+    )
+    # Which kind of certificate (notifications.sources) and which row of it.
+    source = models.CharField(max_length=32)
+    object_id = models.PositiveBigIntegerField()
+    object_uuid = models.UUIDField()
+    # SET_NULL: deleting a certificate is never blocked by its notices, and the history
+    # (label, type, dates, recipients) stays. CASCADE would erase what was sent.
+    certificate = models.ForeignKey(
+        "certadmin.Certificate",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="expiry_notices",
+    )
+    label = models.CharField(max_length=200)
+    kind_label = models.CharField("Type", max_length=40)
+    # The certificate's expiration (not_after) this notice is about: a renewal changes it,
+    # which starts a new cycle of notices.
+    expires_at = models.DateTimeField("Expiration date")
+    threshold = models.PositiveSmallIntegerField("Threshold (days)")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    recipient_email = models.EmailField(blank=True)
+    state = models.CharField(max_length=12, choices=State.choices)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    run = models.ForeignKey(
+        "NotificationRun",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="notices",
+        help_text="The last run that handled this notice.",
+    )
+
+    objects = ExpiryNoticeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "object_id", "expires_at", "threshold", "recipient"],
+                name="notifications_notice_once",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="notifications_notice_org"),
+            models.Index(
+                fields=["claim_token"],
+                name="notifications_notice_claim",
+                condition=Q(claim_token__isnull=False),
+            ),
+            # Few rows are pending at any time: a partial index keeps their lookup cheap.
+            models.Index(
+                fields=["state", "claimed_at"],
+                name="notifications_notice_pending",
+                condition=Q(state__in=["claimed", "failed"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.threshold}-day notice to {self.recipient_email or '?'}"
+
+    @classmethod
+    def insert_new(cls, rows: list[dict[str, Any]]) -> None:
+        """INSERT rows (attname -> value; omitted columns get their default), skipping any
+        that conflicts with an existing notice (ON CONFLICT DO NOTHING, PostgreSQL and
+        SQLite alike): a conflict is a notice another run inserted first.
+
+        Raw SQL for the reason given in `mark()`: bulk_create() prepares each of the twenty
+        values of a row through the field and compiles a new statement for every batch,
+        which costs more than the insert itself.
+        """
+        if not rows:
+            return
+        connection = connections[router.db_for_write(cls)]
+        fields = [f for f in cls._meta.concrete_fields if not f.primary_key]
+        defaults = {f.attname: f.get_default() for f in fields}
+
+        def adapter(f: models.Field) -> Any:  # type: ignore[type-arg]
+            if isinstance(f, models.DateTimeField):
+                return connection.ops.adapt_datetimefield_value
+            if isinstance(f, models.UUIDField):
+                return lambda value: f.get_db_prep_value(value, connection)
+            return lambda value: value
+
+        adapters = [(f.attname, adapter(f)) for f in fields]
+        q = connection.ops.quote_name
+        columns = ", ".join(q(f.column) for f in fields)
+        head = f"INSERT INTO {q(cls._meta.db_table)} ({columns}) VALUES "
+        one = f"({', '.join(['%s'] * len(fields))})"
+        # Many rows per statement (within the backend's limit on parameters): one round trip
+        # for hundreds of rows, where executemany costs one per row on PostgreSQL.
+        per_statement = max(
+            1, min(500, (connection.features.max_query_params or 999) // len(fields))
+        )
+        with connection.cursor() as cursor:
+            for start in range(0, len(rows), per_statement):
+                chunk = rows[start : start + per_statement]
+                params = [
+                    adapt(row.get(name, defaults[name]))
+                    for row in chunk
+                    for name, adapt in adapters
+                ]
+                cursor.execute(
+                    f"{head}{', '.join([one] * len(chunk))} ON CONFLICT DO NOTHING", params
+                )
+
+    @classmethod
+    def mark(
+        cls,
+        ids: list[int],
+        *,
+        token: uuid.UUID,
+        state: str,
+        now: datetime,
+        error: str = "",
+    ) -> int:
+        """Record the outcome of emails for the notices they carried, if `token` still
+        holds their claim. Returns the number of notices marked.
+
+        Raw SQL on purpose: this runs once per email, and the ORM spends about ten times
+        the statement's own cost compiling the same UPDATE every time (see
+        bench/notifications.py). The WHERE clause is what keeps a mark from touching a
+        notice another run has taken over. (`run` was set by the claim.)
+        """
+        connection = connections[router.db_for_write(cls)]
+        field = cls._meta.get_field
+
+        def value(name: str, raw: object) -> object:
+            return field(name).get_db_prep_value(raw, connection)  # type: ignore[union-attr]
+
+        q = connection.ops.quote_name
+        placeholders = ", ".join(["%s"] * len(ids))
+        sql = (
+            f"UPDATE {q(cls._meta.db_table)} SET {q('state')} = %s, {q('claim_token')} = NULL, "
+            f"{q('attempts')} = {q('attempts')} + 1, {q('last_attempt_at')} = %s, "
+            f"{q('sent_at')} = %s, {q('last_error')} = %s "
+            f"WHERE {q('claim_token')} = %s AND {q('state')} = %s AND {q('id')} IN ({placeholders})"
+        )
+        params = [
+            state,
+            value("last_attempt_at", now),
+            value("sent_at", now if state == cls.State.SENT else None),
+            error[:500],
+            value("claim_token", token),
+            cls.State.CLAIMED,
+            *ids,
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.rowcount
+
+
+class NotificationRunQuerySet(models.QuerySet["NotificationRun"]):
+    def succeeded(self) -> Self:
+        return self.filter(status=NotificationRun.Status.SUCCEEDED)
+
+
+class NotificationRun(models.Model):
+    """One run of the job, whatever started it (schedule, command, admin)."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        PARTIAL = "partial", "Some notices failed"
+        FAILED = "failed", "Failed"
+
+    token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    trigger = models.CharField(max_length=20, default="schedule")
+    # Set when run for a chosen day (`send_expiry_notifications --date`).
+    on_date = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RUNNING)
+    emails_sent = models.PositiveIntegerField(default=0)
+    notices_sent = models.PositiveIntegerField(default=0)
+    notices_failed = models.PositiveIntegerField(default=0)
+    superseded = models.PositiveIntegerField(default=0)
+    suppressed = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    host = models.CharField(max_length=200, blank=True)
+
+    objects = NotificationRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["status", "-started_at"], name="notifications_run_status")]
+
+    def __str__(self) -> str:
+        return f"Run of {self.started_at:%Y-%m-%d %H:%M:%S} ({self.get_status_display()})"
+
+    @property
+    def summary(self) -> str:
+        return (
+            f"{self.emails_sent} email(s) with {self.notices_sent} notice(s) sent, "
+            f"{self.notices_failed} failed, {self.superseded} superseded, "
+            f"{self.suppressed} suppressed"
+        )
+
+
+class NotificationRunOrg(models.Model):
+    """What one run did for one org: the org's page shows these, not other orgs' figures."""
+
+    run = models.ForeignKey(NotificationRun, on_delete=models.CASCADE, related_name="org_results")
+    organization = models.ForeignKey(
+        "orgs.Organization", on_delete=models.CASCADE, related_name="notification_runs"
+    )
+    emails_sent = models.PositiveIntegerField(default=0)
+    notices_sent = models.PositiveIntegerField(default=0)
+    notices_failed = models.PositiveIntegerField(default=0)
+    superseded = models.PositiveIntegerField(default=0)
+    suppressed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-run__started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "organization"], name="notifications_runorg_once"
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "-id"], name="notifications_runorg_org")]
+
+    def __str__(self) -> str:
+        return f"{self.run} for {self.organization_id}"

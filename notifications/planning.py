@@ -1,0 +1,530 @@
+"""What a run has to do: due certificates, notices to retry, and the plan for a batch of orgs.
+
+Reads only; the writes are in services.py. The Setup page preview and `--dry-run` use the
+same functions as the job, so what they show is what the job does.
+
+The due selection is one query per (time zone in use, kind of certificate): an indexed
+range on `not_after` between datetime bounds computed here for that zone's local day, a
+CASE giving the window each row falls in, and NOT EXISTS of a notice at that threshold or a
+tighter one for the same expiration. Only compact keys are kept for the
+whole run; the details are read per batch of orgs, so memory follows what is due, not the
+size of the table, and the number of queries grows with the number of orgs that have
+something due, never with the number of certificates.
+"""
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, NamedTuple
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from django.db import models
+from django.db.models import Case, Count, Exists, OuterRef, Value, When
+
+from notifications import windows
+from notifications.models import ExpiryNotice
+from notifications.recipients import Recipient, recipients_by_org
+from notifications.sources import Source, source, sources
+from orgs.models import Organization
+
+
+@dataclass(frozen=True)
+class DueItem:
+    """A certificate inside a threshold's window, with no notice yet at that threshold."""
+
+    source: str
+    object_id: int
+    org_id: int
+    object_uuid: UUID
+    label: str
+    kind: str
+    expires_at: datetime
+    threshold: int
+
+
+@dataclass(frozen=True)
+class PendingItem:
+    """A notice left failed, or claimed by a run that did not finish it."""
+
+    id: int
+    org_id: int
+    source: str
+    object_id: int
+    object_uuid: UUID
+    label: str
+    kind: str
+    expires_at: datetime
+    threshold: int
+    recipient_id: int | None
+
+
+def org_today(org: Organization, *, now: datetime, on_date: date | None) -> date:
+    """The org's current day: `on_date` when the run is for a chosen day."""
+    return on_date or windows.local_date(now, org.tzinfo)
+
+
+def _time_zones(org_ids: Collection[int] | None) -> list[str]:
+    """The time zones of the orgs, the one with the most orgs first."""
+    orgs = Organization.objects.all()
+    if org_ids is not None:
+        orgs = orgs.filter(pk__in=list(org_ids))
+    counted = orgs.order_by().values("time_zone").annotate(n=Count("pk"))
+    return [row["time_zone"] for row in sorted(counted, key=lambda r: (-r["n"], r["time_zone"]))]
+
+
+def due_query(
+    src: Source,
+    *,
+    today: date,
+    tz: ZoneInfo,
+    thresholds: Iterable[int],
+    orgs: Any = None,
+) -> models.QuerySet[models.Model]:
+    """Rows of `src` due for a notice on `today` in `tz` (of `orgs`: ids or a subquery).
+
+    An indexed range on `not_after` between the local midnights of the windows (computed
+    here, never a function on the column), a CASE naming each row's window, and NOT EXISTS
+    of a notice at that threshold or a tighter one for the same expiration.
+    """
+    b = windows.bounds(today, tz, thresholds)
+    # Windows tightest first: the first upper bound above not_after names the window.
+    window_of = Case(
+        *[
+            When(not_after__lt=b.upper[w.threshold], then=Value(w.threshold))
+            for w in windows.windows(thresholds)
+        ],
+        output_field=models.PositiveSmallIntegerField(),
+    )
+    notified = ExpiryNotice.objects.filter(
+        source=src.key,
+        object_id=OuterRef("pk"),
+        expires_at=OuterRef("not_after"),
+        threshold__lte=OuterRef("due_threshold"),
+    )
+    rows = src.covered().filter(not_after__gte=b.start, not_after__lt=b.end)
+    if orgs is not None:
+        rows = rows.filter(organization_id__in=orgs)
+    return (
+        rows.annotate(due_threshold=window_of, kind_label=src.kind)
+        .filter(~Exists(notified))
+        .order_by()
+    )
+
+
+class DueKey(NamedTuple):
+    """A certificate due for a notice, as compactly as the run can hold it.
+
+    The selection keeps only these (about 120 bytes each) and the details are read one
+    batch of orgs at a time, so memory grows with what is due, never with the table.
+    """
+
+    org_id: int
+    source: str
+    object_id: int
+    expires_at: datetime
+    threshold: int
+
+
+def due_keys(
+    *,
+    now: datetime,
+    on_date: date | None,
+    thresholds: Iterable[int],
+    org_ids: Collection[int] | None = None,
+) -> list[DueKey]:
+    """Every certificate due for a notice, ordered by org id.
+
+    Each query is read to the end before the run writes anything: on SQLite, a connection
+    that still has a statement open keeps its snapshot, and could not then take the write
+    lock after another process has written.
+    """
+    thresholds = tuple(thresholds)
+    zones = _time_zones(org_ids)
+    if not zones:
+        return []
+    # Most orgs share one time zone: its query is a plain range scan, no join to the org,
+    # and the few rows of orgs elsewhere are dropped here. Each other zone's query starts
+    # from its orgs (the org + expiry index).
+    majority, others = zones[0], zones[1:]
+    in_scope = (
+        Organization.objects.all()
+        if org_ids is None
+        else Organization.objects.filter(pk__in=list(org_ids))
+    )
+    elsewhere = (
+        set(in_scope.exclude(time_zone=majority).values_list("pk", flat=True)) if others else set()
+    )
+    keys: list[DueKey] = []
+    for zone in zones:
+        tz = ZoneInfo(zone)
+        today = on_date or windows.local_date(now, tz)
+        orgs: Any = list(org_ids) if org_ids is not None else None
+        if zone != majority:
+            orgs = in_scope.filter(time_zone=zone).values("pk")
+        for src in sources():
+            rows = due_query(src, today=today, tz=tz, thresholds=thresholds, orgs=orgs)
+            keys += [
+                DueKey(org_id, src.key, pk, expires_at, threshold)
+                for org_id, pk, expires_at, threshold in rows.values_list(
+                    "organization_id", "pk", "not_after", "due_threshold"
+                )
+                if zone != majority or org_id not in elsewhere
+            ]
+    keys.sort(key=lambda key: (key.org_id, key.expires_at, key.object_id))
+    return keys
+
+
+def pending_items(
+    *,
+    now: datetime,
+    org_ids: Collection[int] | None = None,
+    ids: Collection[int] | None = None,
+) -> list[PendingItem]:
+    rows = ExpiryNotice.objects.pending(now=now)
+    if org_ids is not None:
+        rows = rows.filter(organization_id__in=list(org_ids))
+    if ids is not None:
+        rows = rows.filter(pk__in=list(ids))
+    columns = (
+        "pk",
+        "organization_id",
+        "source",
+        "object_id",
+        "object_uuid",
+        "label",
+        "kind_label",
+        "expires_at",
+        "threshold",
+        "recipient_id",
+    )
+    rows = rows.order_by("organization_id", "pk")
+    return [PendingItem(*values) for values in rows.values_list(*columns)]
+
+
+@dataclass
+class OrgWork:
+    org_id: int
+    due: list[DueKey] = field(default_factory=list)
+    pending: list[PendingItem] = field(default_factory=list)
+
+
+def work_by_org(
+    *,
+    now: datetime,
+    on_date: date | None,
+    thresholds: Iterable[int],
+    org_ids: Collection[int] | None = None,
+    retry_ids: Collection[int] | None = None,
+) -> Iterator[OrgWork]:
+    """Due and pending items grouped by org, in org id order.
+
+    With `retry_ids`, only those pending notices (the admin's "retry") and nothing new.
+    """
+    pending = pending_items(now=now, org_ids=org_ids, ids=retry_ids)
+    due = (
+        []
+        if retry_ids is not None
+        else due_keys(now=now, on_date=on_date, thresholds=thresholds, org_ids=org_ids)
+    )
+    work: dict[int, OrgWork] = {}
+    for item in pending:
+        work.setdefault(item.org_id, OrgWork(item.org_id)).pending.append(item)
+    for key in due:
+        work.setdefault(key.org_id, OrgWork(key.org_id)).due.append(key)
+    for org_id in sorted(work):
+        yield work.pop(org_id)
+
+
+# --- the plan for a batch of orgs -------------------------------------------------------
+
+
+@dataclass
+class OrgPlan:
+    """What to do for one org in one run."""
+
+    org: Organization
+    today: date
+    recipients: list[Recipient]
+    # New notices, as column values (ExpiryNotice.insert_new): to send, and recorded unsent.
+    claims: list[dict[str, Any]] = field(default_factory=list)
+    superseded: list[dict[str, Any]] = field(default_factory=list)
+    retry: list[int] = field(default_factory=list)  # pending notices to send again
+    retry_items: list[PendingItem] = field(default_factory=list)
+    supersede: dict[int, str] = field(default_factory=dict)  # pending id -> reason
+    suppress: dict[int, str] = field(default_factory=dict)
+
+
+def plan_batch(
+    batch: list[OrgWork], *, now: datetime, on_date: date | None, thresholds: Iterable[int]
+) -> list[OrgPlan]:
+    """Decide, for a batch of orgs, which notices to create, retry, supersede or suppress.
+
+    A constant number of queries per batch: the orgs, their members (2), the certificates
+    behind pending notices and the thresholds already recorded for the due ones (one each
+    per kind of certificate).
+    """
+    thresholds = windows.normalize(thresholds)
+    org_ids = [work.org_id for work in batch]
+    orgs = Organization.objects.only("name", "public_id", "time_zone").in_bulk(org_ids)
+    recipients = recipients_by_org(org_ids, thresholds)
+    current = _current_objects([p for work in batch for p in work.pending])
+    details = _due_details([d for work in batch for d in work.due])
+    recorded = _recorded_thresholds(list(details.values()))
+    plans = []
+    for work in batch:
+        org = orgs.get(work.org_id)
+        if org is None:  # deleted while the run was going
+            continue
+        plan = OrgPlan(org, org_today(org, now=now, on_date=on_date), recipients.get(org.pk, []))
+        _plan_pending(plan, work.pending, current, thresholds)
+        due = [
+            details[(d.source, d.object_id)] for d in work.due if (d.source, d.object_id) in details
+        ]
+        _plan_due(plan, due, recorded, thresholds, now=now)
+        plans.append(plan)
+    return plans
+
+
+def _due_details(keys: list[DueKey]) -> dict[tuple[str, int], DueItem]:
+    """The label, type and uuid of due certificates, one query per kind.
+
+    A certificate renewed or deleted since it was selected is left out: the next run
+    sees it as it is then.
+    """
+    by_source: dict[str, dict[int, DueKey]] = defaultdict(dict)
+    for key in keys:
+        by_source[key.source][key.object_id] = key
+    found = {}
+    for key_name, wanted in by_source.items():
+        src = source(key_name)
+        if src is None:
+            continue
+        rows = (
+            src.covered()
+            .filter(pk__in=list(wanted))
+            .annotate(kind_label=src.kind)
+            .order_by()
+            .values_list("pk", "uuid", "label", "kind_label", "not_after")
+        )
+        for pk, uuid, label, kind, not_after in rows:
+            due = wanted[pk]
+            if not_after == due.expires_at:
+                found[(key_name, pk)] = DueItem(
+                    key_name, pk, due.org_id, uuid, label, kind, not_after, due.threshold
+                )
+    return found
+
+
+def _current_objects(pending: list[PendingItem]) -> dict[tuple[str, int], datetime]:
+    """{(source, object id): its expiration now} for the certificates behind `pending`."""
+    by_source: dict[str, set[int]] = defaultdict(set)
+    for item in pending:
+        by_source[item.source].add(item.object_id)
+    found = {}
+    for key, ids in by_source.items():
+        src = source(key)
+        if src is None:
+            continue
+        rows = src.covered().filter(pk__in=ids).order_by().values_list("pk", "not_after")
+        found.update({(key, pk): not_after for pk, not_after in rows})
+    return found
+
+
+def _recorded_thresholds(due: list[DueItem]) -> set[tuple[str, int, datetime, int]]:
+    """(source, object id, expiration, threshold) that already have a notice, any recipient."""
+    by_source: dict[str, set[int]] = defaultdict(set)
+    for item in due:
+        by_source[item.source].add(item.object_id)
+    recorded = set()
+    for key, ids in by_source.items():
+        rows = (
+            ExpiryNotice.objects.filter(source=key, object_id__in=ids)
+            .order_by()
+            .values_list("object_id", "expires_at", "threshold")
+            .distinct()
+        )
+        recorded.update((key, pk, expires_at, threshold) for pk, expires_at, threshold in rows)
+    return recorded
+
+
+def _plan_pending(
+    plan: OrgPlan,
+    pending: list[PendingItem],
+    current: dict[tuple[str, int], datetime],
+    thresholds: tuple[int, ...],
+) -> None:
+    receiving = {r.user_id: r for r in plan.recipients if r.email}
+    for item in pending:
+        expires_now = current.get((item.source, item.object_id))
+        if expires_now is None:
+            plan.suppress[item.id] = "The certificate was deleted (or no longer has a chain)."
+        elif expires_now != item.expires_at:
+            plan.suppress[item.id] = "The certificate was renewed: a new expiration date."
+        else:
+            left = windows.days_left(item.expires_at, plan.today, plan.org.tzinfo)
+            window = windows.window_for(left, thresholds)
+            recipient = receiving.get(item.recipient_id or 0)
+            if window is None or window.threshold != item.threshold:
+                plan.supersede[item.id] = "Its window passed before it could be sent."
+            elif recipient is None or item.threshold not in recipient.thresholds:
+                plan.suppress[item.id] = "The recipient no longer receives these notices."
+            else:
+                plan.retry.append(item.id)
+                plan.retry_items.append(item)
+
+
+def _plan_due(
+    plan: OrgPlan,
+    due: list[DueItem],
+    recorded: set[tuple[str, int, datetime, int]],
+    thresholds: tuple[int, ...],
+    *,
+    now: datetime,
+) -> None:
+    receiving = [r for r in plan.recipients if r.email]
+    for item in due:
+        src = source(item.source)
+        fk = {src.fk_field + "_id": item.object_id} if src and src.fk_field else {}
+        for recipient in receiving:
+            if item.threshold in recipient.thresholds:
+                plan.claims.append(_notice(item, recipient, item.threshold, now=now, **fk))
+        # Caught up late: the larger notices it skipped are recorded, never sent late.
+        for larger in (t for t in thresholds if t > item.threshold):
+            if (item.source, item.object_id, item.expires_at, larger) in recorded:
+                continue
+            for recipient in receiving:
+                if larger in recipient.thresholds:
+                    plan.superseded.append(
+                        _notice(
+                            item,
+                            recipient,
+                            larger,
+                            now=now,
+                            state=ExpiryNotice.State.SUPERSEDED,
+                            last_error=f"Caught up late: the {item.threshold}-day notice "
+                            "was due instead.",
+                            **fk,
+                        )
+                    )
+
+
+def _notice(
+    item: DueItem, recipient: Recipient, threshold: int, *, now: datetime, **fields: object
+) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "organization_id": item.org_id,
+        "source": item.source,
+        "object_id": item.object_id,
+        "object_uuid": item.object_uuid,
+        "label": item.label,
+        "kind_label": item.kind,
+        "expires_at": item.expires_at,
+        "threshold": threshold,
+        "recipient_id": recipient.user_id,
+        "recipient_email": recipient.email,
+        "state": ExpiryNotice.State.CLAIMED,
+        "created_at": now,
+    }
+    values.update(fields)
+    return values
+
+
+# --- the Setup page preview -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    label: str
+    kind: str
+    url: str
+    expires_on: date
+    days_left: int
+    threshold: int
+    recipients: list[str]
+    status: str
+
+
+def preview(
+    org: Organization,
+    *,
+    now: datetime,
+    thresholds: Iterable[int],
+    recipients: list[Recipient] | None = None,
+    limit: int = 100,
+) -> tuple[list[PreviewRow], int]:
+    """Who receives what about the org's certificates now inside a notice window.
+
+    Returns (up to `limit` rows, soonest expiry first; the number of such certificates).
+    """
+    thresholds = windows.normalize(thresholds)
+    tz = org.tzinfo
+    today = windows.local_date(now, tz)
+    b = windows.bounds(today, tz, thresholds)
+    if recipients is None:
+        recipients = recipients_by_org([org.pk], thresholds).get(org.pk, [])
+    found: list[tuple[Source, dict[str, object]]] = []
+    total = 0
+    for src in sources():
+        rows = src.covered().filter(organization=org, not_after__gte=b.start, not_after__lt=b.end)
+        total += rows.count()
+        values = rows.annotate(kind_label=src.kind).order_by("not_after", "pk")
+        found += [
+            (src, row)
+            for row in values.values("pk", "uuid", "label", "kind_label", "not_after")[:limit]
+        ]
+    found.sort(key=lambda pair: (pair[1]["not_after"], str(pair[1]["label"])))  # type: ignore[arg-type]
+    found = found[:limit]
+    states = _notice_states(found)
+    result = []
+    for src, row in found:
+        expires_at: datetime = row["not_after"]  # type: ignore[assignment]
+        left = windows.days_left(expires_at, today, tz)
+        window = windows.window_for(left, thresholds)
+        assert window is not None
+        names = [r.username for r in recipients if window.threshold in r.thresholds]
+        status = _status(states.get((src.key, row["pk"], expires_at), {}), window.threshold)  # type: ignore[arg-type]
+        result.append(
+            PreviewRow(
+                label=str(row["label"]),
+                kind=str(row["kind_label"]),
+                url=src.url(org.public_id, row["uuid"]),  # type: ignore[arg-type]
+                expires_on=windows.local_date(expires_at, tz),
+                days_left=left,
+                threshold=window.threshold,
+                recipients=names,
+                status=status if names else "Nobody receives this notice",
+            )
+        )
+    return result, total
+
+
+def _notice_states(
+    found: list[tuple[Source, dict[str, object]]],
+) -> dict[tuple[str, object, object], dict[int, list[str]]]:
+    """{(source, object id, expiration): {threshold: [states]}} in one query per kind."""
+    by_source: dict[str, list[object]] = defaultdict(list)
+    for src, row in found:
+        by_source[src.key].append(row["pk"])
+    states: dict[tuple[str, object, object], dict[int, list[str]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for key, ids in by_source.items():
+        rows = ExpiryNotice.objects.filter(source=key, object_id__in=ids).values_list(
+            "object_id", "expires_at", "threshold", "state"
+        )
+        for pk, expires_at, threshold, state in rows:
+            states[(key, pk, expires_at)][threshold].append(state)
+    return states
+
+
+def _status(recorded: dict[int, list[str]], threshold: int) -> str:
+    mine = recorded.get(threshold, [])
+    if not mine and any(t < threshold for t in recorded):
+        return "A later notice was already sent"
+    if not mine:
+        return "Due: sent by the next run"
+    counts = {state: mine.count(state) for state in dict.fromkeys(mine)}
+    labels = dict(ExpiryNotice.State.choices)
+    return ", ".join(f"{labels[state]} ({n})" for state, n in counts.items())

@@ -1,0 +1,76 @@
+"""django-q2 schedules, declared in code and synced into the database after every `migrate`
+(apps.py) and by `manage.py sync_schedules`. Never created by hand in the admin.
+
+Any installed app may declare its own: a `schedules.py` module with a `SCHEDULES` list of
+`ScheduleSpec`. `sync_schedules()` collects them all.
+"""
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from django.apps import apps
+from django.db import router
+from django_q.models import Schedule
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    name: str
+    func: str
+    cron: str
+
+
+SCHEDULES = [
+    ScheduleSpec(
+        name="notifications: expiry notices",
+        func="notifications.tasks.send_expiry_notices",
+        # Hourly: each org's notices go out within the hour after its local midnight, and a
+        # missed run is caught up by the next (the job's result does not depend on how
+        # often it runs). https://crontab.guru/#5_*_*_*_*
+        cron="5 * * * *",
+    ),
+]
+
+
+def declared_schedules() -> list[ScheduleSpec]:
+    """SCHEDULES of every installed app that has a `schedules` module."""
+    specs = []
+    for config in apps.get_app_configs():
+        try:
+            module = importlib.import_module(f"{config.name}.schedules")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{config.name}.schedules":
+                raise
+            continue
+        specs += list(getattr(module, "SCHEDULES", []))
+    return specs
+
+
+def sync_schedules(*, using: str | None = None) -> list[tuple[ScheduleSpec, str]]:
+    """Create or update each declared schedule; returns (spec, "created"|"updated"|"unchanged")."""
+    db = using or router.db_for_write(Schedule)
+    results = []
+    for spec in declared_schedules():
+        wanted: dict[str, Any] = {
+            "func": spec.func,
+            "schedule_type": Schedule.CRON,
+            "cron": spec.cron,
+            "repeats": -1,
+        }
+        current = Schedule.objects.using(db).filter(name=spec.name).order_by("pk")
+        schedule = current.first()
+        if schedule is None:
+            Schedule.objects.using(db).create(name=spec.name, **wanted)
+            results.append((spec, "created"))
+            continue
+        # A duplicate made by hand would run the job twice as often: keep one.
+        current.exclude(pk=schedule.pk).delete()
+        if all(getattr(schedule, key) == value for key, value in wanted.items()):
+            results.append((spec, "unchanged"))
+            continue
+        for key, value in wanted.items():
+            setattr(schedule, key, value)
+        schedule.save(using=db)
+        results.append((spec, "updated"))
+    return results

@@ -1,0 +1,163 @@
+"""Real processes: two jobs at once, a job killed mid-send, and a qcluster running the schedule.
+
+They run `manage.py` against the test database (shared_db: the PostgreSQL test database when
+DATABASE_URL names one, else a file copy of the SQLite one) and a real SMTP server.
+"""
+
+import os
+import signal
+import subprocess
+import time
+import uuid
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.utils import timezone
+from django_q.models import Schedule, Task
+
+from notifications.models import ExpiryNotice, NotificationRun
+from notifications.schedules import SCHEDULES
+from notifications.services import send_expiry_notices
+from orgs import permissions
+from orgs.models import Organization
+from tests.conftest import make_member, make_org
+from tests.notifications.conftest import SharedDatabase, SmtpServer, expiring, holder
+
+pytestmark = pytest.mark.xdist_group("notification-processes")
+State = ExpiryNotice.State
+
+
+def _certificates_due_now(org: Organization, *days: int) -> None:
+    now = timezone.now().replace(microsecond=0)
+    for n, day in enumerate(days):
+        expiring(org, f"Cert_{n}", now + timedelta(days=day, hours=1))
+
+
+def _wait(process: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
+    out, err = process.communicate(timeout=timeout)
+    assert process.returncode == 0, err
+    return out, err
+
+
+def test_two_jobs_started_together_send_each_notice_exactly_once(
+    shared_db: SharedDatabase, smtp_server: SmtpServer
+) -> None:
+    orgs = []
+    for n in range(12):
+        org = make_org(f"Org {n}")
+        make_member(org, f"admin{n}", permissions.SYSTEM_ADMINISTRATOR)
+        holder(org, make_member(org, f"reader{n}"))
+        _certificates_due_now(org, 30, 0)
+        orgs.append(org)
+    smtp_server.handler.delay = 0.03  # so that the two runs overlap
+    shared_db.push()
+
+    port = str(smtp_server.port)
+    jobs = [shared_db.manage("send_expiry_notifications", TEST_SMTP_PORT=port) for _ in "ab"]
+    for job in jobs:
+        _wait(job, timeout=60)
+    shared_db.pull()
+
+    # Each org: reader gets both certificates, admin the day-of one only: 2 emails per org.
+    per_person = Counter(
+        (message.recipients[0], line)
+        for message in smtp_server.received
+        for line in message.part("text/plain").splitlines()
+        if "Warning:" in line
+    )
+    assert len(smtp_server.received) == 2 * len(orgs)
+    assert set(per_person.values()) == {1}
+    assert len(per_person) == 3 * len(orgs)
+    sendable = ExpiryNotice.objects.exclude(state=State.SUPERSEDED)
+    assert set(sendable.values_list("state", "attempts")) == {(State.SENT, 1)}
+    runs = list(NotificationRun.objects.all())
+    assert [r.status for r in runs] == [NotificationRun.Status.SUCCEEDED] * 2
+    assert sum(r.emails_sent for r in runs) == 2 * len(orgs)
+    # They really ran at the same time.
+    assert max(r.started_at for r in runs) < min(r.finished_at for r in runs)
+
+
+def test_a_job_killed_between_claim_and_send_is_retried_after_the_lease(
+    shared_db: SharedDatabase,
+    smtp_server: SmtpServer,
+    acme: Organization,
+    alice: User,
+    settings: Any,
+) -> None:
+    _certificates_due_now(acme, 30)
+    smtp_server.handler.hang = True  # accepts the connection, never answers DATA
+    shared_db.push()
+
+    job = shared_db.manage("send_expiry_notifications", TEST_SMTP_PORT=str(smtp_server.port))
+    deadline = time.monotonic() + 30
+    while not smtp_server.handler.in_data and time.monotonic() < deadline:
+        time.sleep(0.05)
+    job.send_signal(signal.SIGKILL)
+    job.wait(timeout=10)
+    smtp_server.handler.hang = False
+    shared_db.pull()
+    left = ExpiryNotice.objects.get(threshold=30)
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp_server.port
+    lease = timedelta(seconds=settings.EXPIRY_NOTICE_CLAIM_LEASE_SECONDS)
+    soon = send_expiry_notices(now=timezone.now() + timedelta(seconds=5))
+    later = send_expiry_notices(now=timezone.now() + lease + timedelta(seconds=5))
+
+    assert left.state == State.CLAIMED
+    assert soon.tally.emails_sent == 0  # within the lease it may still be on its way
+    assert later.tally.emails_sent == 1
+    assert [m.recipients for m in smtp_server.received] == [[alice.email]]
+    assert ExpiryNotice.objects.get(threshold=30).state == State.SENT
+
+
+BROKERS = [
+    "orm",
+    pytest.param(
+        "redis",
+        marks=pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="REDIS_URL is not set"),
+    ),
+]
+
+
+@pytest.mark.parametrize("broker", BROKERS)
+def test_a_qcluster_runs_the_synced_schedule(
+    shared_db: SharedDatabase,
+    smtp_server: SmtpServer,
+    acme: Organization,
+    alice: User,
+    broker: str,
+) -> None:
+    _certificates_due_now(acme, 10)
+    (spec,) = SCHEDULES
+    Schedule.objects.filter(name=spec.name).update(next_run=timezone.now() - timedelta(minutes=1))
+    shared_db.push()
+
+    cluster = shared_db.manage(
+        "qcluster",
+        TEST_SMTP_PORT=str(smtp_server.port),
+        TEST_Q_BROKER=broker,
+        TEST_Q_NAME=f"notify-test-{uuid.uuid4().hex[:8]}",
+    )
+    try:
+        smtp_server.wait_for(1, timeout=30)
+        time.sleep(0.5)  # let the worker record the task's result
+    finally:
+        cluster.send_signal(signal.SIGTERM)
+        try:
+            cluster.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            cluster.kill()
+            cluster.communicate()
+    shared_db.pull()
+
+    assert [m.recipients for m in smtp_server.received] == [[alice.email]]
+    run = NotificationRun.objects.get()
+    assert (run.trigger, run.status, run.emails_sent) == ("schedule", "succeeded", 1)
+    task = Task.objects.get(func=spec.func)
+    assert task.success
+    assert task.result == run.summary
+    assert Schedule.objects.get(name=spec.name).next_run > timezone.now()
