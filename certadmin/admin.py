@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from certadmin.admin_site import ReadOnlyAdmin
 from certadmin.models import (
     ApiToken,
     Certificate,
@@ -20,7 +21,7 @@ from certadmin.services import tokens as token_services
 
 
 @admin.register(Certificate)
-class CertificateAdmin(admin.ModelAdmin):
+class CertificateAdmin(ReadOnlyAdmin):
     list_display = ("unique_name", "label", "organization", "kind", "key_type", "not_after")
     list_filter = ("kind", "key_type", "exportable", "organization")
     list_select_related = ("organization",)
@@ -51,14 +52,8 @@ class CertificateAdmin(admin.ModelAdmin):
     fields = ("label", "unique_name", *readonly_fields)
     actions = ["delete_selected_certificates"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # certificates are made through Setup (services.create_*), never by hand
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False  # deletes go through the service (usage guard, audit): see the action
+    # Read-only: certificates are made through Setup (services.create_*), never by hand;
+    # deletes go through the service (usage guard, audit): see the action.
 
     def get_actions(self, request: HttpRequest) -> dict[str, object]:
         actions = super().get_actions(request)
@@ -85,7 +80,7 @@ class CertificateAdmin(admin.ModelAdmin):
 
 
 @admin.register(MutualAuthCertificate)
-class MutualAuthCertificateAdmin(admin.ModelAdmin):
+class MutualAuthCertificateAdmin(ReadOnlyAdmin):
     list_display = ("unique_name", "label", "organization", "subject", "not_after")
     list_filter = ("organization",)
     list_select_related = ("organization",)
@@ -110,14 +105,8 @@ class MutualAuthCertificateAdmin(admin.ModelAdmin):
     fields = readonly_fields
     actions = ["delete_selected_mutual_auth"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # uploaded through Setup, where the chain and EKU are checked
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False  # through the action below, which writes the audit trail
+    # Read-only: uploaded through Setup, where the chain and EKU are checked; deleted through
+    # the action below, which writes the audit trail.
 
     def get_actions(self, request: HttpRequest) -> dict[str, object]:
         actions = super().get_actions(request)
@@ -138,7 +127,7 @@ class MutualAuthCertificateAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(ReadOnlyAdmin):
     list_display = ("name", "user", "organization", "key_id", "created_at", "last_used_at", "state")
     list_filter = ("organization",)
     list_select_related = ("organization", "user")
@@ -159,14 +148,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
     readonly_fields = fields
     actions = ["revoke_selected"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # made in Setup, where the plaintext is shown once
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False  # revoked instead, so the audit trail and the row remain
+    # Read-only: made in Setup, where the plaintext is shown once; revoked instead of
+    # deleted, so the audit trail and the row remain.
 
     def get_actions(self, request: HttpRequest) -> dict[str, object]:
         actions = super().get_actions(request)
@@ -236,7 +219,7 @@ class SamlSsoConfigAdmin(admin.ModelAdmin):
 
 
 @admin.register(IdentityProvider)
-class IdentityProviderAdmin(admin.ModelAdmin):
+class IdentityProviderAdmin(ReadOnlyAdmin):
     list_display = ("organization", "enabled", "certificate")
     list_select_related = ("organization", "certificate")
     readonly_fields = (
@@ -249,18 +232,11 @@ class IdentityProviderAdmin(admin.ModelAdmin):
     )
     fields = readonly_fields
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False  # disabling goes through the Setup page (audit trail)
+    # Read-only: disabling goes through the Setup page (audit trail).
 
 
 @admin.register(ProxyCertificate)
-class ProxyCertificateAdmin(admin.ModelAdmin):
+class ProxyCertificateAdmin(ReadOnlyAdmin):
     list_display = ("label", "subject", "not_after", "retired_at")
     # The sealed private key is no field of any admin form.
     exclude = ("private_key",)
@@ -275,12 +251,3 @@ class ProxyCertificateAdmin(admin.ModelAdmin):
         "chain_pem",
     )
     fields = readonly_fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

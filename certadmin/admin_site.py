@@ -18,3 +18,17 @@ class AdminConfig(DjangoAdminConfig):
     """The Django admin, open to active superusers only (INSTALLED_APPS names this)."""
 
     default_site = "certadmin.admin_site.SuperuserAdminSite"
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """A model the admin shows but never adds, changes or deletes: those writes go through
+    the Setup services (checks, audit trail), or an admin action that calls them."""
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -12,20 +12,12 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from certadmin.admin_site import ReadOnlyAdmin
 from keys import keyring
 from keys.models import Contact, ContactField, ContactFieldValue, MasterKey, ReencryptionJob
 from orgs import access, permissions
 
-
-class _ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+_ReadOnlyAdmin = ReadOnlyAdmin
 
 
 # The request being answered, for the "Value" columns (display methods only receive the
