@@ -351,7 +351,6 @@ def floor(now: datetime, rows_written: int) -> tuple[float, float, int]:
             "attempts": 1,
             "created_at": stamp,
             "claimed_at": stamp,
-            "claim_token": None,
             "last_attempt_at": stamp,
             "sent_at": stamp,
             "last_error": "",

@@ -1,6 +1,5 @@
 """The send log of expiration notices and the record of each run of the job (SPEC 4)."""
 
-import uuid
 from datetime import datetime, timedelta
 from typing import Any, Self
 
@@ -26,16 +25,16 @@ class ExpiryNoticeQuerySet(models.QuerySet["ExpiryNotice"]):
             | Q(state=ExpiryNotice.State.CLAIMED, claimed_at__lt=stale)
         )
 
-    def claimed_by(self, token: uuid.UUID) -> Self:
-        return self.filter(state=ExpiryNotice.State.CLAIMED, claim_token=token)
+    def claimed_by(self, run: "NotificationRun") -> Self:
+        return self.filter(state=ExpiryNotice.State.CLAIMED, run=run)
 
 
 class ExpiryNotice(models.Model):
     """One notice: one certificate, one expiration, one threshold, one recipient.
 
     The unique constraint is what makes the job idempotent and safe to run in several
-    processes at once: a run inserts its rows as `claimed` with its own token (conflicts are
-    ignored), sends only the rows carrying its token, then marks them. Label, type and uuid
+    processes at once: a run inserts its rows as `claimed` by itself (`run`; conflicts are
+    ignored), sends only the rows it claimed, then marks them. Label, type and uuid
     of the certificate are copied so the history stays readable after it is deleted.
     """
 
@@ -80,17 +79,16 @@ class ExpiryNotice(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     claimed_at = models.DateTimeField(null=True, blank=True)
-    claim_token = models.UUIDField(null=True, blank=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
+    # The run that claimed it (while `claimed`), else the last run that handled it.
     run = models.ForeignKey(
         "NotificationRun",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="notices",
-        help_text="The last run that handled this notice.",
     )
 
     objects = ExpiryNoticeQuerySet.as_manager()
@@ -105,11 +103,6 @@ class ExpiryNotice(models.Model):
         ]
         indexes = [
             models.Index(fields=["organization", "-created_at"], name="notifications_notice_org"),
-            models.Index(
-                fields=["claim_token"],
-                name="notifications_notice_claim",
-                condition=Q(claim_token__isnull=False),
-            ),
             # Few rows are pending at any time: a partial index keeps their lookup cheap.
             models.Index(
                 fields=["state", "claimed_at"],
@@ -168,21 +161,15 @@ class ExpiryNotice(models.Model):
 
     @classmethod
     def mark(
-        cls,
-        ids: list[int],
-        *,
-        token: uuid.UUID,
-        state: str,
-        now: datetime,
-        error: str = "",
+        cls, ids: list[int], *, run_id: int, state: str, now: datetime, error: str = ""
     ) -> int:
-        """Record the outcome of emails for the notices they carried, if `token` still
+        """Record the outcome of emails for the notices they carried, if run `run_id` still
         holds their claim. Returns the number of notices marked.
 
         Raw SQL on purpose: this runs once per email, and the ORM spends about ten times
         the statement's own cost compiling the same UPDATE every time (see
         bench/notifications.py). The WHERE clause is what keeps a mark from touching a
-        notice another run has taken over. (`run` was set by the claim.)
+        notice another run has taken over.
         """
         connection = connections[router.db_for_write(cls)]
         field = cls._meta.get_field
@@ -193,17 +180,17 @@ class ExpiryNotice(models.Model):
         q = connection.ops.quote_name
         placeholders = ", ".join(["%s"] * len(ids))
         sql = (
-            f"UPDATE {q(cls._meta.db_table)} SET {q('state')} = %s, {q('claim_token')} = NULL, "
+            f"UPDATE {q(cls._meta.db_table)} SET {q('state')} = %s, "
             f"{q('attempts')} = {q('attempts')} + 1, {q('last_attempt_at')} = %s, "
             f"{q('sent_at')} = %s, {q('last_error')} = %s "
-            f"WHERE {q('claim_token')} = %s AND {q('state')} = %s AND {q('id')} IN ({placeholders})"
+            f"WHERE {q('run_id')} = %s AND {q('state')} = %s AND {q('id')} IN ({placeholders})"
         )
         params = [
             state,
             value("last_attempt_at", now),
             value("sent_at", now if state == cls.State.SENT else None),
             error[:500],
-            value("claim_token", token),
+            run_id,
             cls.State.CLAIMED,
             *ids,
         ]
@@ -226,7 +213,6 @@ class NotificationRun(models.Model):
         PARTIAL = "partial", "Some notices failed"
         FAILED = "failed", "Failed"
 
-    token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     trigger = models.CharField(max_length=20, default="schedule")

@@ -248,7 +248,7 @@ class _Job:
         org_ids = [plan.org.pk for plan in plans]
         mine: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for row in (
-            ExpiryNotice.objects.claimed_by(self.run_row.token)
+            ExpiryNotice.objects.claimed_by(self.run_row)
             .filter(organization_id__in=org_ids)
             .order_by()
             .values(*_ROW_FIELDS)
@@ -265,9 +265,8 @@ class _Job:
         except MailServerDown as exc:
             self._flush_marks()
             # Give back what this batch had claimed and not sent: failed, retried next run.
-            failed = ExpiryNotice.objects.claimed_by(self.run_row.token).update(
+            failed = ExpiryNotice.objects.claimed_by(self.run_row).update(
                 state=State.FAILED,
-                claim_token=None,
                 last_attempt_at=self.clock(),
                 last_error=f"Mail server unavailable: {exc}"[:500],
             )
@@ -281,12 +280,12 @@ class _Job:
         """Insert this batch's new notices and take over the ones to retry, in one commit."""
         assert self.run_row is not None
         now = self.clock()
-        token, run = self.run_row.token, self.run_row
+        run = self.run_row
         new = [notice for plan in plans for notice in (*plan.claims, *plan.superseded)]
         for notice in new:
             notice["run_id"] = run.pk
             if notice["state"] == State.CLAIMED:
-                notice["claim_token"], notice["claimed_at"] = token, now
+                notice["claimed_at"] = now
         # One order for every process, so concurrent inserts of the same keys queue up
         # instead of deadlocking.
         new.sort(key=lambda n: tuple(n[k] for k in _UNIQUE))
@@ -302,7 +301,7 @@ class _Job:
             ExpiryNotice.insert_new(new)
             for (state, reason), pks in reasons.items():
                 ExpiryNotice.objects.pending(now=now).filter(pk__in=pks).update(
-                    state=state, claim_token=None, last_error=reason, run=run
+                    state=state, last_error=reason, run=run
                 )
             if retry:
                 # PostgreSQL: skip rows another run is claiming right now. SQLite has no
@@ -327,7 +326,6 @@ class _Job:
                 for email, pks in by_email.items():
                     ExpiryNotice.objects.pending(now=now).filter(pk__in=pks).update(
                         state=State.CLAIMED,
-                        claim_token=token,
                         claimed_at=now,
                         run=run,
                         recipient_email=email,
@@ -422,7 +420,7 @@ class _Job:
             for (state, error), ids in groups.items():
                 ExpiryNotice.mark(
                     ids,
-                    token=self.run_row.token,
+                    run_id=self.run_row.pk,
                     state=state,
                     now=now,
                     error=error,

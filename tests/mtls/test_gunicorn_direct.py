@@ -1,6 +1,8 @@
 """The other listener shipped: gunicorn terminating mutual TLS itself
 (CERTADMIN_MTLS_DIRECT=True, --cert-reqs 1), the certificate read from its socket."""
 
+import contextlib
+import os
 import signal
 import socket
 import ssl
@@ -37,12 +39,25 @@ def direct_url(stack: Stack, client_ca: ClientCa) -> Iterator[str]:
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: the teardown stops master and workers
     )
     try:
         _wait_for_tls(port, stack.tls.ca, proc)
         yield f"https://127.0.0.1:{port}"
     finally:
-        proc.send_signal(signal.SIGQUIT)  # gunicorn's quick shutdown
+        _stop(proc)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """gunicorn's quick shutdown (SIGQUIT); a worker stuck in a TLS handshake may ignore it
+    under load, so the whole group is killed if it is not gone after a grace period."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGQUIT)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
 
 
