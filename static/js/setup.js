@@ -2,7 +2,7 @@
 document.addEventListener("DOMContentLoaded", () => {
   const box = document.getElementById("quick-find");
   if (!box) return;
-  box.addEventListener("input", () => {
+  const filter = () => {
     const needle = box.value.trim().toLowerCase();
     document.querySelectorAll(".setup-tree li").forEach((li) => {
       li.hidden = needle !== "" && !li.dataset.label.includes(needle);
@@ -10,5 +10,7 @@ document.addEventListener("DOMContentLoaded", () => {
     document.querySelectorAll(".tree-section").forEach((section) => {
       section.hidden = [...section.querySelectorAll("li")].every((li) => li.hidden);
     });
-  });
+  };
+  box.addEventListener("input", filter);
+  filter();  // text typed before this script ran
 });
