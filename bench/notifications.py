@@ -364,7 +364,7 @@ def floor(now: datetime, rows_written: int) -> tuple[float, float, int]:
         f"({', '.join(connection.ops.quote_name(f.column) for f in fields)}) VALUES "
     )
     one = f"({', '.join(['%s'] * len(fields))})"
-    per = max(1, min(500, (connection.features.max_query_params or 999) // len(fields)))
+    per = max(1, min(500, (connection.features.max_query_params or 65535) // len(fields)))
     start = time.perf_counter()
     try:
         # Multi-row INSERTs: faster than executemany on both databases (one round trip per

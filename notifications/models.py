@@ -145,7 +145,7 @@ class ExpiryNotice(models.Model):
         # Many rows per statement (within the backend's limit on parameters): one round trip
         # for hundreds of rows, where executemany costs one per row on PostgreSQL.
         per_statement = max(
-            1, min(500, (connection.features.max_query_params or 999) // len(fields))
+            1, min(500, (connection.features.max_query_params or 65535) // len(fields))
         )
         with connection.cursor() as cursor:
             for start in range(0, len(rows), per_statement):
