@@ -55,11 +55,6 @@ class CertificateAdmin(ReadOnlyAdmin):
     # Read-only: certificates are made through Setup (services.create_*), never by hand;
     # deletes go through the service (usage guard, audit): see the action.
 
-    def get_actions(self, request: HttpRequest) -> dict[str, object]:
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
-
     @admin.action(description="Delete selected certificates (refused for certificates in use)")
     def delete_selected_certificates(
         self, request: HttpRequest, queryset: QuerySet[Certificate]
@@ -108,11 +103,6 @@ class MutualAuthCertificateAdmin(ReadOnlyAdmin):
     # Read-only: uploaded through Setup, where the chain and EKU are checked; deleted through
     # the action below, which writes the audit trail.
 
-    def get_actions(self, request: HttpRequest) -> dict[str, object]:
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
-
     @admin.action(description="Delete selected mutual authentication certificates")
     def delete_selected_mutual_auth(
         self, request: HttpRequest, queryset: QuerySet[MutualAuthCertificate]
@@ -150,11 +140,6 @@ class ApiTokenAdmin(ReadOnlyAdmin):
 
     # Read-only: made in Setup, where the plaintext is shown once; revoked instead of
     # deleted, so the audit trail and the row remain.
-
-    def get_actions(self, request: HttpRequest) -> dict[str, object]:
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
 
     @admin.display(description="Status")
     def state(self, obj: ApiToken) -> str:

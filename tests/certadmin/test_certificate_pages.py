@@ -275,3 +275,16 @@ def test_admin_never_shows_the_private_key(client: Client, acme: Organization) -
     assertContains(response, "Payments_Signing")
     assertNotContains(response, "private_key")
     assertNotContains(response, "Private key")
+
+
+def test_admin_offers_no_bulk_delete_that_bypasses_the_usage_guard(
+    client: Client, acme: Organization
+) -> None:
+    self_signed(acme)
+    root = User.objects.create_superuser("root", "r@example.test", "pw-root-12345")
+    client.force_login(root)
+
+    response = client.get("/admin/certadmin/certificate/")
+
+    assertNotContains(response, 'value="delete_selected"')
+    assertContains(response, 'value="delete_selected_certificates"')
