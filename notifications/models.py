@@ -9,6 +9,47 @@ from django.db.models import Q
 from django.utils import timezone
 
 
+def insert_rows(
+    model: type[models.Model], rows: list[dict[str, Any]], *, ignore_conflicts: bool = False
+) -> None:
+    """INSERT rows of `model` (attname -> value; omitted columns get their default), many
+    per statement; with `ignore_conflicts`, ON CONFLICT DO NOTHING (PostgreSQL and SQLite).
+
+    Raw SQL for the reason given in `ExpiryNotice.mark()`: bulk_create() prepares each value
+    of each row through its field and compiles a new statement for every batch, which costs
+    more than the insert itself (the job inserts a few rows per org with something due).
+    """
+    if not rows:
+        return
+    connection = connections[router.db_for_write(model)]
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    defaults = {f.attname: f.get_default() for f in fields}
+
+    def adapter(f: models.Field) -> Any:  # type: ignore[type-arg]
+        if isinstance(f, models.DateTimeField):
+            return connection.ops.adapt_datetimefield_value
+        if isinstance(f, models.UUIDField):
+            return lambda value: f.get_db_prep_value(value, connection)
+        return lambda value: value
+
+    adapters = [(f.attname, adapter(f)) for f in fields]
+    q = connection.ops.quote_name
+    columns = ", ".join(q(f.column) for f in fields)
+    head = f"INSERT INTO {q(model._meta.db_table)} ({columns}) VALUES "
+    one = f"({', '.join(['%s'] * len(fields))})"
+    tail = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    # Many rows per statement (within the backend's limit on parameters): one round trip
+    # for hundreds of rows, where executemany costs one per row on PostgreSQL.
+    per_statement = max(1, min(500, (connection.features.max_query_params or 65535) // len(fields)))
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            params = [
+                adapt(row.get(name, defaults[name])) for row in chunk for name, adapt in adapters
+            ]
+            cursor.execute(f"{head}{', '.join([one] * len(chunk))}{tail}", params)
+
+
 class ExpiryNoticeQuerySet(models.QuerySet["ExpiryNotice"]):
     def for_org(self, org: object) -> Self:
         return self.filter(organization=org)
@@ -117,47 +158,9 @@ class ExpiryNotice(models.Model):
     @classmethod
     def insert_new(cls, rows: list[dict[str, Any]]) -> None:
         """INSERT rows (attname -> value; omitted columns get their default), skipping any
-        that conflicts with an existing notice (ON CONFLICT DO NOTHING, PostgreSQL and
-        SQLite alike): a conflict is a notice another run inserted first.
-
-        Raw SQL for the reason given in `mark()`: bulk_create() prepares each of the twenty
-        values of a row through the field and compiles a new statement for every batch,
-        which costs more than the insert itself.
-        """
-        if not rows:
-            return
-        connection = connections[router.db_for_write(cls)]
-        fields = [f for f in cls._meta.concrete_fields if not f.primary_key]
-        defaults = {f.attname: f.get_default() for f in fields}
-
-        def adapter(f: models.Field) -> Any:  # type: ignore[type-arg]
-            if isinstance(f, models.DateTimeField):
-                return connection.ops.adapt_datetimefield_value
-            if isinstance(f, models.UUIDField):
-                return lambda value: f.get_db_prep_value(value, connection)
-            return lambda value: value
-
-        adapters = [(f.attname, adapter(f)) for f in fields]
-        q = connection.ops.quote_name
-        columns = ", ".join(q(f.column) for f in fields)
-        head = f"INSERT INTO {q(cls._meta.db_table)} ({columns}) VALUES "
-        one = f"({', '.join(['%s'] * len(fields))})"
-        # Many rows per statement (within the backend's limit on parameters): one round trip
-        # for hundreds of rows, where executemany costs one per row on PostgreSQL.
-        per_statement = max(
-            1, min(500, (connection.features.max_query_params or 65535) // len(fields))
-        )
-        with connection.cursor() as cursor:
-            for start in range(0, len(rows), per_statement):
-                chunk = rows[start : start + per_statement]
-                params = [
-                    adapt(row.get(name, defaults[name]))
-                    for row in chunk
-                    for name, adapt in adapters
-                ]
-                cursor.execute(
-                    f"{head}{', '.join([one] * len(chunk))} ON CONFLICT DO NOTHING", params
-                )
+        that conflicts with an existing notice: a conflict is a notice another run inserted
+        first."""
+        insert_rows(cls, rows, ignore_conflicts=True)
 
     @classmethod
     def mark(

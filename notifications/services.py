@@ -14,7 +14,7 @@ import smtplib
 import socket
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from itertools import islice
 from typing import Any, TypeVar
@@ -28,7 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from notifications import emails, planning, windows
-from notifications.models import ExpiryNotice, NotificationRun, NotificationRunOrg
+from notifications.models import ExpiryNotice, NotificationRun, NotificationRunOrg, insert_rows
 from notifications.recipients import RECEIVE, Recipient
 from notifications.sources import source
 from orgs import services as org_services
@@ -432,16 +432,13 @@ class _Job:
         assert self.run_row is not None
         orgs = {plan.org.pk: plan.org for plan in plans}
         with transaction.atomic():
-            NotificationRunOrg.objects.bulk_create(
+            insert_rows(
+                NotificationRunOrg,
                 [
-                    NotificationRunOrg(
-                        run=self.run_row,
-                        organization_id=org_id,
-                        **{name: getattr(t, name) for name in Tally.__dataclass_fields__},
-                    )
+                    {"run_id": self.run_row.pk, "organization_id": org_id, **asdict(t)}
                     for org_id, t in results.items()
                     if t
-                ]
+                ],
             )
             for org_id, t in results.items():
                 self.tally.add(t)

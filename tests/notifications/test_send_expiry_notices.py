@@ -437,3 +437,26 @@ def test_marks_committed_together_still_mark_every_notice_once(
     assert (first.tally.emails_sent, second.tally.emails_sent, len(mailoutbox)) == (2, 0, 2)
     sendable = ExpiryNotice.objects.exclude(state=State.SUPERSEDED)
     assert set(sendable.values_list("state", "attempts")) == {(State.SENT, 1)}
+
+
+def test_the_html_part_escapes_what_users_typed(
+    mailoutbox: list[EmailMultiAlternatives], acme: Organization, alice: User
+) -> None:
+    """Labels and org names are the org's own text: markup in them is shown, not obeyed."""
+    acme.name = 'Acme <script>alert("x")</script> & Co'
+    acme.save()
+    certificate = expiring(acme, "Web_Server", in_days(10))
+    certificate.label = "<b>Pay</b> & 'sign'"
+    certificate.save()
+
+    send_expiry_notices(now=NOW)
+
+    (message,) = mailoutbox
+    html, _ = message.alternatives[0]
+    assert "<script>" not in html
+    assert "<b>Pay" not in html
+    assert "Acme &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co" in html
+    assert "&lt;b&gt;Pay&lt;/b&gt; &amp; &#x27;sign&#x27;</a>" in html
+    # The plain-text part shows the text as typed.
+    assert "<b>Pay</b> & 'sign', Self-Signed, expires on 2025-06-11." in message.body
+    assert 'Acme <script>alert("x")</script> & Co (Organization ID' in message.body
