@@ -19,7 +19,8 @@ Measured, in this order, for "today" D at 06:00 UTC:
   the figure of the RESULT line;
 - the same day again (idempotence: nothing new);
 - floor: the indexed query selecting the certificates due on D (one range per threshold
-  day, OR'd) + a raw bulk INSERT of as many send-log rows as the job wrote on D (rolled back);
+  day, OR'd) + a raw bulk insert of as many send-log rows as the job wrote on D (rolled
+  back): COPY on PostgreSQL, executemany on SQLite, the fastest way in on each;
 - the peer's approach: a Python loop over every certificate matching the exact day, then the
   same digests sent (one email per recipient per org), without a send log;
 - Python allocation peak (tracemalloc) of the run of D+1, and the process's max RSS;
@@ -359,20 +360,22 @@ def floor(now: datetime, rows_written: int) -> tuple[float, float, int]:
         return tuple(values[f.attname] for f in fields)
 
     rows = [row(n) for n in range(rows_written)]
-    head = (
-        f"INSERT INTO {connection.ops.quote_name(ExpiryNotice._meta.db_table)} "
-        f"({', '.join(connection.ops.quote_name(f.column) for f in fields)}) VALUES "
-    )
-    one = f"({', '.join(['%s'] * len(fields))})"
-    per = max(1, min(500, (connection.features.max_query_params or 65535) // len(fields)))
+    table = connection.ops.quote_name(ExpiryNotice._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     start = time.perf_counter()
     try:
-        # Multi-row INSERTs: faster than executemany on both databases (one round trip per
-        # statement on PostgreSQL), and what the job itself does.
         with transaction.atomic(), connection.cursor() as cursor:
-            for n in range(0, len(rows), per):
-                chunk = rows[n : n + per]
-                cursor.execute(head + ", ".join([one] * len(chunk)), [v for r in chunk for v in r])
+            if pg:
+                # COPY: PostgreSQL's fastest way in (faster than the job's pipelined
+                # executemany, which must also skip conflicts).
+                with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                    for values in rows:
+                        copy.write_row(values)
+            else:
+                cursor.executemany(
+                    f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})",
+                    rows,
+                )
             insert_s = time.perf_counter() - start
             raise _Rollback
     except _Rollback:
@@ -384,9 +387,10 @@ class _Rollback(Exception):
     pass
 
 
-def peer(now: datetime) -> tuple[float, int, int]:
+def peer(now: datetime) -> tuple[float, int, int, float]:
     """The peer's approach: loop over every certificate in Python, match the exact day, then
-    send the same digests (one email per recipient per org). Returns (seconds, matched, emails)."""
+    send the same digests (one email per recipient per org). Returns (seconds, matched, emails,
+    seconds spent building the emails and handing them to the mail backend)."""
     from django.core.mail import get_connection
 
     from certadmin.models import Certificate
@@ -406,6 +410,7 @@ def peer(now: datetime) -> tuple[float, int, int]:
         if days in thresholds:
             matched[org_id].append((label, kind, uid, not_after, days))
     sent = 0
+    mail_s = 0.0
     connection = get_connection()
     orgs = Organization.objects.in_bulk(list(matched))
     org_list = sorted(matched)
@@ -427,6 +432,7 @@ def peer(now: datetime) -> tuple[float, int, int]:
                     if days in recipient.thresholds
                 ]
                 if lines:
+                    mailing = time.perf_counter()
                     connection.send_messages(
                         [
                             emails.build_digest(
@@ -436,9 +442,10 @@ def peer(now: datetime) -> tuple[float, int, int]:
                             )
                         ]
                     )  # fmt: skip
+                    mail_s += time.perf_counter() - mailing
                     sent += 1
     elapsed = time.perf_counter() - start
-    return elapsed, sum(len(v) for v in matched.values()), sent
+    return elapsed, sum(len(v) for v in matched.values()), sent, mail_s
 
 
 def main() -> None:
@@ -446,16 +453,19 @@ def main() -> None:
     parser.add_argument("--certs", type=int, default=1_000_000)
     parser.add_argument("--orgs", type=int, default=None, help="default: certs / 100")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--profile", action="store_true", help="print a cProfile of the run of day D"
+    )
     args = parser.parse_args()
     orgs = args.orgs or max(10, args.certs // 100)
     cleanup = setup_django(args.keep)
     try:
-        measure(certs=args.certs, orgs=orgs)
+        measure(certs=args.certs, orgs=orgs, profile=args.profile)
     finally:
         cleanup()
 
 
-def measure(*, certs: int, orgs: int) -> None:
+def measure(*, certs: int, orgs: int, profile: bool = False) -> None:
     from django.db import connection
 
     from notifications.models import ExpiryNotice, NotificationRun, NotificationRunOrg
@@ -487,7 +497,16 @@ def measure(*, certs: int, orgs: int) -> None:
         # it the planner still believes the send log empty.
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
-    job_s, job, job_q = timed(lambda: run_job(now))
+    if profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        job_s, job, job_q = timed(lambda: profiler.runcall(run_job, now))
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+    else:
+        job_s, job, job_q = timed(lambda: run_job(now))
     report("run of day D (steady state)", job_s, job, job_q)
     rows_written = ExpiryNotice.objects.filter(run=job.run).count()  # type: ignore[attr-defined]
     again_s, again, again_q = timed(lambda: run_job(now + timedelta(hours=1)))
@@ -499,11 +518,15 @@ def measure(*, certs: int, orgs: int) -> None:
         f"floor: due query {query_s * 1000:.1f} ms ({due:,} certificates due on D) + raw insert "
         f"of {rows_written:,} rows {insert_s * 1000:.1f} ms = {floor_s:.3f} s"
     )
-    peer_s, matched, peer_emails = peer(now)
+    peer_s, matched, peer_emails, mail_s = peer(now)
     print(
         f"peer (Python loop over every certificate + the same digests): {peer_s:.2f} s, "
         f"{matched:,} matched, {peer_emails:,} emails; job / peer = {job_s / peer_s:.2f} "
         f"(goal < 0.5)"
+    )
+    print(
+        f"building and handing {peer_emails:,} digests to the mail backend (timed in the "
+        f"peer; the job sends the same): {mail_s:.2f} s = {mail_s / floor_s:.1f} x floor"
     )
 
     tracemalloc.start()
