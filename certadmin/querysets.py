@@ -22,6 +22,10 @@ class CertificateQuerySet(models.QuerySet["models.Model"]):
         """Certificates with a chain: the ones that may be chosen where certificates are used."""
         return self.filter(not_after__isnull=False)
 
+    def not_replaced(self) -> Self:
+        """Certificates no replacement has taken over (see `Certificate.replaced_by`)."""
+        return self.filter(replaced_by__isnull=True)
+
     def expired(self, *, now: datetime | None = None) -> Self:
         return self.filter(not_after__lte=now or timezone.now())
 

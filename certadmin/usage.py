@@ -15,16 +15,22 @@ composing and compiling a four-branch union took longer than running it (~3 ms a
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
+from functools import cache
+from typing import NamedTuple
 from uuid import UUID
 
 from django.db import connection, models
+
+from orgs.links import ORG_PLACEHOLDER, current_urlconf
 
 # (org public id, uuid of the using object) -> the page where an admin sees or changes it.
 UrlBuilder = Callable[[str, UUID], str]
 
 
-@dataclass(frozen=True)
-class Use:
+class Use(NamedTuple):
+    """One use of a certificate. A named tuple, not a dataclass: list pages build a hundred,
+    and a frozen dataclass takes four times as long to make."""
+
     kind: str  # e.g. "SAML SSO configuration (Request Signing Certificate)"
     name: str  # the using object's name
     url: str  # where an admin can see or change it
@@ -51,9 +57,16 @@ class UseKind:
 
 
 _KINDS: list[UseKind] = []
-# reverse() costs 30-70 us and a page has ~100 uses: each kind's URL is reversed once with
-# this placeholder, then each row's uuid is substituted.
+# reverse() costs 30-70 us and a page has ~100 uses: each kind's URL is built once per process
+# with placeholders (as orgs.links does), then each use's org and uuid are substituted.
 _PLACEHOLDER = UUID("00000000-0000-4000-8000-000000000000")
+_PLACEHOLDER_STR = str(_PLACEHOLDER)
+
+
+@cache
+def _url_template(use_kind: "UseKind", urlconf: tuple[str, str]) -> str:
+    """`use_kind.url` for the placeholder org and object; `urlconf` keys the cache."""
+    return use_kind.url(ORG_PLACEHOLDER, _PLACEHOLDER)
 
 
 def register(
@@ -98,11 +111,12 @@ def kinds_of(target: type[models.Model]) -> list[UseKind]:
 def _branch(
     number: int,
     use_kind: UseKind,
-    ids: list[int],
+    ids: list[int] | None,
     org_id: int | None,
     refs: list[UUID] | None,
 ) -> tuple[str, list[object]]:
-    """SELECT target id, kind number, uuid, name, org public id FROM one kind of use."""
+    """SELECT target id, kind number, uuid, name, org public id FROM one kind of use
+    (of the targets in `ids`, or of any target when `ids` is None)."""
     from orgs.models import Organization
 
     qn = connection.ops.quote_name
@@ -122,8 +136,11 @@ def _branch(
         f"(SELECT o.{qn(orgs.get_field('public_id').column)} FROM {qn(orgs.db_table)} o "
         f"WHERE o.{qn(orgs.pk.column)} = t.{org_column})"
     )
-    where = [f"t.{column[use_kind.field]} IN ({', '.join(['%s'] * len(ids))})"]
-    params += ids
+    if ids is None:
+        where = [f"t.{column[use_kind.field]} IS NOT NULL"]
+    else:
+        where = [f"t.{column[use_kind.field]} IN ({', '.join(['%s'] * len(ids))})"]
+        params += ids
     if org_id is not None:
         where.append(f"t.{org_column} = %s")
         params.append(org_id)
@@ -140,14 +157,15 @@ def _branch(
 
 def _uses(
     target: type[models.Model],
-    ids: list[int],
+    ids: list[int] | None,
     *,
     org: models.Model | None = None,
     refs: Collection[UUID] | None = None,
 ) -> list[tuple[int, Use]]:
-    """(target id, use) pairs, in one UNION ALL query over every registered kind."""
+    """(target id, use) pairs, in one UNION ALL query over every registered kind; of the
+    targets in `ids`, or of any target when `ids` is None."""
     kinds = kinds_of(target)
-    if not ids or not kinds or (refs is not None and not refs):
+    if (ids is not None and not ids) or not kinds or (refs is not None and not refs):
         return []
     branches = [
         _branch(n, k, ids, org.pk if org else None, list(refs) if refs is not None else None)
@@ -157,18 +175,19 @@ def _uses(
     with connection.cursor() as cursor:
         cursor.execute(sql, [param for _, params in branches for param in params])
         rows = cursor.fetchall()
+    rows.sort(key=lambda row: (row[1], row[3].lower()))  # by kind, then name
     url_templates: dict[tuple[int, str], str] = {}
+    urlconf = current_urlconf()
     found = []
     for target_id, number, raw_ref, name, org_id in rows:
-        use_kind = kinds[number]
         ref = raw_ref if isinstance(raw_ref, UUID) else UUID(raw_ref)  # SQLite: 32 hex digits
         template = url_templates.get((number, org_id))
         if template is None:
-            template = url_templates[number, org_id] = use_kind.url(org_id, _PLACEHOLDER)
-        url = template.replace(str(_PLACEHOLDER), str(ref))
-        found.append((target_id, number, Use(use_kind.kind, name, url, ref)))
-    found.sort(key=lambda row: (row[1], row[2].name.lower()))
-    return [(target_id, use) for target_id, _, use in found]
+            template = _url_template(kinds[number], urlconf).replace(ORG_PLACEHOLDER, org_id)
+            url_templates[number, org_id] = template
+        url = template.replace(_PLACEHOLDER_STR, str(ref))
+        found.append((target_id, Use(kinds[number].kind, name, url, ref)))
+    return found
 
 
 def uses_by_certificate(certificate_ids: Iterable[int]) -> dict[int, list[Use]]:
@@ -185,6 +204,12 @@ def uses_of(target: models.Model, *, org: models.Model | None = None) -> list[Us
     """The uses of one certificate (or of the retired proxy certificate within `org`)."""
     assert target.pk is not None
     return [use for _, use in _uses(type(target), [target.pk], org=org)]
+
+
+def uses_of_any(target: type[models.Model], *, org: models.Model) -> list[Use]:
+    """The uses within `org` of any object of `target`, a model with one row per installation
+    (the retired proxy certificate): its uses, without first reading the row."""
+    return [use for _, use in _uses(target, None, org=org)]
 
 
 def accepted_key_types(uses: Iterable[Use]) -> tuple[str, ...] | None:

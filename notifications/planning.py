@@ -359,7 +359,9 @@ def _plan_pending(
     for item in pending:
         expires_now = current.get((item.source, item.object_id))
         if expires_now is None:
-            plan.suppress[item.id] = "The certificate was deleted (or no longer has a chain)."
+            plan.suppress[item.id] = (
+                "The certificate was deleted, or replaced by one that took over all its uses."
+            )
         elif expires_now != item.expires_at:
             plan.suppress[item.id] = "The certificate was renewed: a new expiration date."
         else:

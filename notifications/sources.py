@@ -42,8 +42,10 @@ def _certificate_source() -> Source:
 
     return Source(
         key="certificate",
-        # SPEC 4: "every certificate with a chain"; one awaiting its signature has no expiry.
-        covered=lambda: Certificate.objects.usable(),
+        # SPEC 4: "every certificate with a chain"; one awaiting its signature has no expiry,
+        # and one whose uses a replacement took over is done with ("a renewed certificate
+        # ... or a replacement that took over all its uses ... is suppressed").
+        covered=lambda: Certificate.objects.usable().not_replaced(),
         kind=Case(
             *[
                 When(kind=value, then=Value(str(label)))

@@ -5,13 +5,13 @@ Other org's objects are a 404 (their existence is never revealed); a missing per
 """
 
 from collections.abc import Callable, Iterable
-from functools import wraps
+from functools import cache, wraps
 from typing import Any, TypeVar, cast
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Permission, User
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
-from django.db import models
+from django.db import connection, models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -70,13 +70,31 @@ def held_permissions(user: AbstractBaseUser | AnonymousUser, org: Organization) 
     if user.is_superuser:
         return frozenset(permissions.BY_CODENAME) - {permissions.API_ONLY_USER.codename}
     # One query on guardian's table (get_perms() also asks about groups, which we never
-    # grant): this runs on every Setup request.
-    codenames = UserObjectPermission.objects.filter(
-        user_id=user.pk,
-        content_type=ContentType.objects.get_for_model(Organization),
-        object_pk=str(org.pk),
-    ).values_list("permission__codename", flat=True)
+    # grant). It runs on every Setup request, so it is written from the models' metadata
+    # as certadmin.usage does: the ORM took ten times longer to build it (0.25 ms) than
+    # the database to answer it.
+    with connection.cursor() as cursor:
+        content_type = ContentType.objects.get_for_model(Organization)
+        cursor.execute(_held_sql(connection.vendor), [user.pk, content_type.pk, str(org.pk)])
+        codenames = {codename for (codename,) in cursor.fetchall()}
     return frozenset(codenames) & frozenset(permissions.BY_CODENAME)
+
+
+@cache
+def _held_sql(vendor: str) -> str:
+    """SELECT the codenames of one user's permissions on one object; `vendor` keys the cache."""
+    qn = connection.ops.quote_name
+    granted, perm = UserObjectPermission._meta, Permission._meta
+
+    def column(meta: Any, field: str) -> str:
+        return qn(meta.get_field(field).column)
+
+    return (
+        f"SELECT p.{column(perm, 'codename')} FROM {qn(granted.db_table)} g"
+        f" JOIN {qn(perm.db_table)} p ON p.{qn(perm.pk.column)} = g.{column(granted, 'permission')}"
+        f" WHERE g.{column(granted, 'user')} = %s AND g.{column(granted, 'content_type')} = %s"
+        f" AND g.{column(granted, 'object_pk')} = %s"
+    )
 
 
 def has_org_perm(user: AbstractBaseUser | AnonymousUser, perm: str, org: Organization) -> bool:

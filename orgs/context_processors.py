@@ -3,9 +3,10 @@
 from typing import Any
 
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch
 
 from orgs import permissions
+from orgs.links import current_urlconf, org_url
 
 # (label, URL name, permission that opens it). Sections appear once their app has the URL.
 SETUP_TREE: list[tuple[str, list[tuple[str, str, str | None]]]] = [
@@ -73,17 +74,19 @@ def setup(request: HttpRequest) -> dict[str, Any]:
     if org is None:
         return {}
     held = getattr(request, "perms", frozenset())
+    urlconf = current_urlconf()
     tree = []
     for heading, items in SETUP_TREE:
         links = []
         for label, url_name, perm in items:
             try:
-                url = reverse(url_name, args=[org.public_id])
+                url = org_url(url_name, org.public_id, urlconf)
             except NoReverseMatch:
                 continue  # that section's app is not installed in this build
             links.append(
                 {
                     "label": label,
+                    "find_label": label.lower(),  # what Quick Find matches
                     "url": url,
                     "allowed": perm is None or perm in held,
                     "active": request.path.startswith(url),

@@ -47,6 +47,12 @@ class Certificate(models.Model):
     not_before = models.DateTimeField(null=True, blank=True)
     # Null while awaiting the signed certificate (then it is not "usable").
     not_after = models.DateTimeField("Expiration Date", null=True, blank=True)
+    # Set when a replacement took over every use of this certificate (Renew, Replace): it
+    # then gets no more expiration notices (SPEC 4). Cleared if uses are moved back to it.
+    replaced_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replaced"
+    )
+    replaced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

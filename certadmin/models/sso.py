@@ -101,6 +101,7 @@ class SamlSsoConfig(models.Model):
         on_delete=models.PROTECT,
         related_name="configurations",
         verbose_name="default proxy certificate (retired)",
+        db_index=False,  # the partial index in Meta.indexes
     )
     signature_method = models.CharField(
         "Request Signature Method",
@@ -147,6 +148,16 @@ class SamlSsoConfig(models.Model):
                 name="certadmin_sso_proxy_only_before_retirement",
                 violation_error_message="The default proxy certificate is retired and cannot "
                 "be chosen.",
+            ),
+        ]
+        indexes = [
+            # Only the few configurations still on the retired proxy certificate. A full index
+            # is nearly all NULLs, so SQLite's planner rated it no better than the org index
+            # and read every configuration of a big org for the list page's proxy warning.
+            models.Index(
+                fields=["proxy_certificate"],
+                condition=Q(proxy_certificate__isnull=False),
+                name="certadmin_sso_proxy_in_use",
             ),
         ]
 

@@ -125,6 +125,20 @@ def _switch(
     return moved
 
 
+def _record_takeover(
+    *, org: Organization, old: Replaceable, new: Certificate, now: datetime, delete_old: bool
+) -> None:
+    """Once `new` holds every use `old` had, `old` is replaced: no more expiration notices
+    about it (SPEC 4). `new` is current again if it had itself been replaced."""
+    if new.replaced_by_id is not None:
+        new.replaced_by, new.replaced_at = None, None
+        new.save(update_fields=["replaced_by", "replaced_at"])
+    if delete_old or not isinstance(old, Certificate) or usage.uses_of(old, org=org):
+        return
+    old.replaced_by, old.replaced_at = new, now
+    old.save(update_fields=["replaced_by", "replaced_at"])
+
+
 @transaction.atomic
 def replace_certificate(
     *,
@@ -177,6 +191,7 @@ def replace_certificate(
     if problems:
         raise ValidationError(problems)
     moved = _switch(org=org, old=old, new=new, refs=refs, acting_user=acting_user)
+    _record_takeover(org=org, old=old, new=new, now=now, delete_old=delete_old)
     deleted = ""
     if delete_old:
         assert isinstance(old, Certificate)
@@ -230,9 +245,10 @@ def renew_certificate(
 ) -> Replacement:
     """Create a certificate with `certificate`'s settings and a new key pair (SPEC 2.2 beyond).
 
-    A self-signed renewal takes over every use at once. A CA-signed renewal awaits its signed
+    A self-signed renewal takes over every use at once, and the old certificate is marked
+    replaced (no more expiration notices about it). A CA-signed renewal awaits its signed
     certificate like any new request; its uses move with Replace once the chain is uploaded
-    (nothing may use a certificate awaiting its chain).
+    (nothing may use a certificate awaiting its chain), which marks the old one then.
     """
     if certificate.is_awaiting_signature:
         raise ValidationError(
@@ -256,6 +272,7 @@ def renew_certificate(
             if usage.uses_of(certificate)
             else []
         )
+        _record_takeover(org=org, old=certificate, new=new, now=now, delete_old=False)
     else:
         new = certificates.create_ca_signed(
             org=org,

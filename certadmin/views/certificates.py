@@ -20,8 +20,8 @@ from certadmin.forms import (
 from certadmin.models import Certificate
 from certadmin.services import certificates as services
 from certadmin.services import sso as sso_services
-from certadmin.views.links import object_link
 from certadmin.views.mutual_auth import mutual_auth_section
+from certadmin.views.rows import certificate_rows
 from orgs.access import get_for_member, org_member_required, require_org_perm, visible_to_member
 from orgs.http import OrgRequest
 from orgs.permissions import MANAGE_CERTIFICATES
@@ -63,24 +63,9 @@ def certificate_list(request: OrgRequest) -> HttpResponse:
     page = Paginator(certificates, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     uses = usage.uses_by_certificate(c.pk for c in rows)
-    now = timezone.now()
-    detail, edit, delete = (
-        object_link(f"certadmin:certificate-{name}", request.org.public_id)
-        for name in ("detail", "edit", "delete")
-    )
     ctx = {
         "page": page,
-        "rows": [
-            {
-                "c": c,
-                "badge": c.badge(now),
-                "uses": uses.get(c.pk, []),
-                "url": detail(c.uuid),
-                "edit_url": edit(c.uuid),
-                "delete_url": delete(c.uuid),
-            }
-            for c in rows
-        ],
+        "rows": certificate_rows(rows, org=request.org.public_id, uses=uses, now=timezone.now()),
         "filters": FILTERS,
         "filter_key": filter_key,
         "sort_key": sort_key,

@@ -17,7 +17,7 @@ from certadmin.forms_sso import CertificateReplaceForm, ExpiredSelectionForm, Re
 from certadmin.models import Certificate
 from certadmin.services import expired as services
 from certadmin.services import replace
-from certadmin.views.links import object_link
+from certadmin.views.rows import expired_rows
 from orgs.access import get_for_member, org_member_required, require_org_perm
 from orgs.http import OrgRequest
 from orgs.permissions import MANAGE_CERTIFICATES
@@ -39,24 +39,9 @@ def expired_list(request: OrgRequest) -> HttpResponse:
     page = Paginator(certificates, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     uses = usage.uses_by_certificate(c.pk for c in rows)
-    org = request.org.public_id
-    detail, replace_link, renew = (
-        object_link(f"certadmin:certificate-{name}", org) for name in ("detail", "replace", "renew")
-    )
     ctx = {
         "page": page,
-        "rows": [
-            {
-                "c": c,
-                "badge": c.badge(now),
-                "expired": c.is_expired(now),
-                "uses": uses.get(c.pk),
-                "url": detail(c.uuid),
-                "replace_url": replace_link(c.uuid),
-                "renew_url": renew(c.uuid),
-            }
-            for c in rows
-        ],
+        "rows": expired_rows(rows, org=request.org.public_id, uses=uses, now=now),
         "days": days,
         "windows": WINDOWS,
     }

@@ -13,7 +13,7 @@ from certadmin import crypto
 from certadmin.forms_mtls import MutualAuthUploadForm
 from certadmin.models import MutualAuthCertificate
 from certadmin.services import mutual_auth as services
-from certadmin.views.links import object_link
+from certadmin.views.rows import mutual_auth_rows
 from orgs.access import get_for_member, org_member_required, require_org_perm, visible_to_member
 from orgs.http import OrgRequest
 from orgs.permissions import MANAGE_CERTIFICATES
@@ -33,15 +33,7 @@ def mutual_auth_section(request: OrgRequest) -> dict[str, Any]:
         .defer("chain_pem")
         .order_by("not_after", "unique_name")[: SECTION_ROWS + 1]
     )
-    now = timezone.now()
-    detail, delete = (
-        object_link(f"certadmin:mutual-auth-{name}", request.org.public_id)
-        for name in ("detail", "delete")
-    )
-    rows = [
-        {"c": c, "badge": c.badge(now), "url": detail(c.uuid), "delete_url": delete(c.uuid)}
-        for c in found[:SECTION_ROWS]
-    ]
+    rows = mutual_auth_rows(found[:SECTION_ROWS], org=request.org.public_id, now=timezone.now())
     return {"mutual_auth_rows": rows, "mutual_auth_more": len(found) > SECTION_ROWS}
 
 

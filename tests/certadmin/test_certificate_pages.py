@@ -113,6 +113,17 @@ def test_list_shows_badges_and_filters(alice_client: Client, acme: Organization)
     assertNotContains(awaiting, "Fresh")
 
 
+def test_list_shows_what_users_typed_as_text(alice_client: Client, acme: Organization) -> None:
+    """The rows come from a Jinja2 partial, which autoescapes as Django templates do."""
+    c = self_signed(acme, name="Payments_Signing")
+    Certificate.objects.filter(pk=c.pk).update(label="<b>Pay</b> & sign")
+
+    response = alice_client.get(_list(acme))
+
+    assertContains(response, "&lt;b&gt;Pay&lt;/b&gt; &amp; sign")
+    assertNotContains(response, "<b>Pay</b>")
+
+
 def test_list_sorts_by_expiry_both_ways(alice_client: Client, acme: Organization) -> None:
     now = timezone.now()
     for name, days in (("Later", 200), ("Sooner", 20)):

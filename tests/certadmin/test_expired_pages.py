@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains
 
-from certadmin.models import Certificate
+from certadmin.models import Certificate, SamlSsoConfig
 from certadmin.services import expired, sso
 from orgs.models import AuditEvent, Organization
 from tests.certadmin.conftest import ca_signed, self_signed
@@ -78,6 +78,17 @@ def test_lists_expired_and_soon_expiring_with_their_uses(
     )
     assertContains(response, f'value="{mix["old"].uuid}"')
     assertNotContains(response, f'value="{mix["used"].uuid}"')  # no checkbox for a used one
+
+
+def test_shows_the_names_of_uses_as_text(
+    alice_client: Client, acme: Organization, mix: dict[str, Certificate]
+) -> None:
+    SamlSsoConfig.objects.filter(organization=acme).update(name="<i>Okta</i> & co")
+
+    response = alice_client.get(_page(acme))
+
+    assertContains(response, "&lt;i&gt;Okta&lt;/i&gt; &amp; co")
+    assertNotContains(response, "<i>Okta</i>")
 
 
 def test_a_wider_window_shows_more(

@@ -132,7 +132,9 @@ def test_deleting_a_client_certificate_suppresses_its_pending_notice(
         "Partner API",
         "Mutual Authentication",
     )
-    assert notice.last_error == "The certificate was deleted (or no longer has a chain)."
+    assert notice.last_error == (
+        "The certificate was deleted, or replaced by one that took over all its uses."
+    )
 
 
 def test_a_client_certificate_and_a_certificate_share_one_digest(
