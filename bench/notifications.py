@@ -456,16 +456,63 @@ def main() -> None:
     parser.add_argument(
         "--profile", action="store_true", help="print a cProfile of the run of day D"
     )
+    parser.add_argument(
+        "--phases", action="store_true", help="print where the run of day D spends its time"
+    )
     args = parser.parse_args()
     orgs = args.orgs or max(10, args.certs // 100)
     cleanup = setup_django(args.keep)
     try:
-        measure(certs=args.certs, orgs=orgs, profile=args.profile)
+        measure(certs=args.certs, orgs=orgs, profile=args.profile, phases=args.phases)
     finally:
         cleanup()
 
 
-def measure(*, certs: int, orgs: int, profile: bool = False) -> None:
+@contextmanager
+def phase_timer() -> Iterator[dict[str, list[float]]]:
+    """Wall time and calls of the job's phases, by wrapping them (bench only)."""
+    from notifications import planning, services
+    from notifications.models import ExpiryNotice
+
+    spent: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])
+    targets = [
+        (planning, "due_keys"),
+        (planning, "pending_items"),
+        (planning, "plan_batch"),
+        (planning, "recipients_by_org"),
+        (services._Job, "_claim"),
+        (services._Job, "_execute"),
+        (services._Job, "_send"),
+        (services._Job, "_flush_marks"),
+        (services._Job, "_record"),
+        (services.emails, "build_digest"),
+        (ExpiryNotice, "insert_new"),
+    ]
+    originals = [(owner, name, owner.__dict__[name]) for owner, name in targets]
+
+    def wrap(name: str, fn: Callable[..., object]) -> Callable[..., object]:
+        def timed_call(*args: object, **kwargs: object) -> object:
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[name][0] += time.perf_counter() - start
+                spent[name][1] += 1
+
+        return timed_call
+
+    for owner, name, original in originals:
+        fn = original.__func__ if isinstance(original, classmethod) else original
+        wrapped = wrap(name, fn)
+        setattr(owner, name, classmethod(wrapped) if isinstance(original, classmethod) else wrapped)
+    try:
+        yield spent
+    finally:
+        for owner, name, original in originals:
+            setattr(owner, name, original)
+
+
+def measure(*, certs: int, orgs: int, profile: bool = False, phases: bool = False) -> None:
     from django.db import connection
 
     from notifications.models import ExpiryNotice, NotificationRun, NotificationRunOrg
@@ -505,6 +552,11 @@ def measure(*, certs: int, orgs: int, profile: bool = False) -> None:
         job_s, job, job_q = timed(lambda: profiler.runcall(run_job, now))
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
         pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+    elif phases:
+        with phase_timer() as spent:
+            job_s, job, job_q = timed(lambda: run_job(now))
+        for name, (seconds, calls) in sorted(spent.items(), key=lambda kv: -kv[1][0]):
+            print(f"  phase {name}: {seconds:.3f} s in {calls:,} calls")
     else:
         job_s, job, job_q = timed(lambda: run_job(now))
     report("run of day D (steady state)", job_s, job, job_q)

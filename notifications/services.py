@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 SECTION = "Expiration Notifications"
 # Orgs planned, claimed and sent together: bounds memory and the size of IN (...) lists.
-BATCH_ORGS = 200
+BATCH_ORGS = 500
 State = ExpiryNotice.State
 T = TypeVar("T")
 

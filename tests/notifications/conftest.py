@@ -41,6 +41,21 @@ RECEIVE = permissions.RECEIVE_EXPIRATION_NOTIFICATIONS.codename
 ISSUER_KEY = ec.generate_private_key(ec.SECP256R1())
 
 
+def expected_line(label: str, kind: str, day: str, days_left: int) -> str:
+    """A digest's line for one certificate, as SPEC 4 words it."""
+    warning = (
+        "This certificate expires today."
+        if days_left == 0
+        else f"This certificate will expire in {days_left} day(s)."
+    )
+    return f"{label}, {kind}, expires on {day}. Warning: {warning}"
+
+
+def warning_lines(message: Any) -> list[str]:
+    """The certificate lines of a digest's plain-text part."""
+    return [line for line in message.body.splitlines() if "Warning:" in line]
+
+
 def in_days(days: int, *, at: datetime = NOON) -> datetime:
     return at + timedelta(days=days)
 

@@ -29,7 +29,7 @@ from certadmin.services.mutual_auth import (
 from notifications.models import ExpiryNotice
 from notifications.services import send_expiry_notices
 from orgs.models import Organization
-from tests.notifications.conftest import NOW, expiring, in_days
+from tests.notifications.conftest import NOW, expected_line, expiring, in_days, warning_lines
 
 State = ExpiryNotice.State
 
@@ -68,15 +68,6 @@ def client_certificate(
     return result.certificate
 
 
-def _line(label: str, kind: str, day: str, days_left: int) -> str:
-    warning = f"This certificate will expire in {days_left} day(s)."
-    return f"{label}, {kind}, expires on {day}. Warning: {warning}"
-
-
-def _lines(message: EmailMultiAlternatives) -> list[str]:
-    return [line for line in message.body.splitlines() if "Warning:" in line]
-
-
 def test_a_client_certificate_expiring_in_30_days_is_in_the_digest(
     mailoutbox: list[EmailMultiAlternatives], acme: Organization, alice: User
 ) -> None:
@@ -87,7 +78,9 @@ def test_a_client_certificate_expiring_in_30_days_is_in_the_digest(
     (message,) = mailoutbox
     url = f"{settings.SITE_URL}{certificate.get_absolute_url()}"
     assert message.to == [alice.email]
-    assert _lines(message) == [_line("Partner API", "Mutual Authentication", "2025-07-01", 30)]
+    assert warning_lines(message) == [
+        expected_line("Partner API", "Mutual Authentication", "2025-07-01", 30)
+    ]
     assert url in message.body
     html, _ = message.alternatives[0]
     assert f'<a href="{url}">Partner API</a>, Mutual Authentication, expires on 2025-07-01.' in (
@@ -146,9 +139,9 @@ def test_a_client_certificate_and_a_certificate_share_one_digest(
     send_expiry_notices(now=NOW)
 
     (message,) = mailoutbox
-    assert _lines(message) == [
-        _line("Partner API", "Mutual Authentication", "2025-06-11", 10),
-        _line("Payments Signing", "Self-Signed", "2025-07-01", 30),
+    assert warning_lines(message) == [
+        expected_line("Partner API", "Mutual Authentication", "2025-06-11", 10),
+        expected_line("Payments Signing", "Self-Signed", "2025-07-01", 30),
     ]
 
 

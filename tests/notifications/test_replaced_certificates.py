@@ -20,7 +20,7 @@ from notifications.models import ExpiryNotice
 from notifications.services import send_expiry_notices
 from orgs.models import Organization
 from tests.certadmin.sso_helpers import fast_rsa, make_config, rsa_certificate  # noqa: F401
-from tests.notifications.conftest import NOW, in_days
+from tests.notifications.conftest import NOW, expected_line, in_days, warning_lines
 
 pytestmark = pytest.mark.usefixtures("fast_rsa")
 State = ExpiryNotice.State
@@ -34,7 +34,7 @@ def _expiring(org: Organization, name: str, days: int) -> Certificate:
 
 
 def _mentioned(outbox: list[EmailMultiAlternatives]) -> list[str]:
-    return [line for m in outbox for line in m.body.splitlines() if "Warning:" in line]
+    return [line for message in outbox for line in warning_lines(message)]
 
 
 def test_once_a_replacement_holds_every_use_the_old_certificate_is_not_notified(
@@ -87,11 +87,7 @@ def test_moving_only_some_uses_keeps_the_old_certificate_notified(
 
     old.refresh_from_db()
     assert old.replaced_by is None
-    expected = (
-        "Sso Signing, Self-Signed, expires on 2025-06-11. Warning: This certificate will "
-        "expire in 10 day(s)."
-    )
-    assert _mentioned(mailoutbox) == [expected]
+    assert _mentioned(mailoutbox) == [expected_line("Sso Signing", "Self-Signed", "2025-06-11", 10)]
 
 
 def test_renewing_a_self_signed_certificate_stops_its_notices_and_says_so_on_its_page(

@@ -21,10 +21,12 @@ from tests.notifications.conftest import (
     NOON,
     NOW,
     ca_signed_expiring,
+    expected_line,
     expiring,
     holder,
     in_days,
     renew,
+    warning_lines,
 )
 
 State = ExpiryNotice.State
@@ -32,19 +34,6 @@ State = ExpiryNotice.State
 
 def _states(**filters: object) -> dict[int, str]:
     return dict(ExpiryNotice.objects.filter(**filters).values_list("threshold", "state"))
-
-
-def _expected(label: str, kind: str, day: str, days_left: int) -> str:
-    warning = (
-        "This certificate expires today."
-        if days_left == 0
-        else f"This certificate will expire in {days_left} day(s)."
-    )
-    return f"{label}, {kind}, expires on {day}. Warning: {warning}"
-
-
-def _lines(message: EmailMessage) -> list[str]:
-    return [line for line in message.body.splitlines() if "Warning:" in line]
 
 
 def test_emails_on_each_threshold_day_and_no_other(
@@ -58,14 +47,14 @@ def test_emails_on_each_threshold_day_and_no_other(
         mailoutbox.clear()
         send_expiry_notices(now=NOW + timedelta(days=day))
         if mailoutbox:
-            emailed[61 - day] = _lines(mailoutbox[0])
+            emailed[61 - day] = warning_lines(mailoutbox[0])
 
     assert emailed == {
-        60: [_expected("Payments Signing", "Self-Signed", "2025-08-01", 60)],
-        30: [_expected("Payments Signing", "Self-Signed", "2025-08-01", 30)],
-        10: [_expected("Payments Signing", "Self-Signed", "2025-08-01", 10)],
-        1: [_expected("Payments Signing", "Self-Signed", "2025-08-01", 1)],
-        0: [_expected("Payments Signing", "Self-Signed", "2025-08-01", 0)],
+        60: [expected_line("Payments Signing", "Self-Signed", "2025-08-01", 60)],
+        30: [expected_line("Payments Signing", "Self-Signed", "2025-08-01", 30)],
+        10: [expected_line("Payments Signing", "Self-Signed", "2025-08-01", 10)],
+        1: [expected_line("Payments Signing", "Self-Signed", "2025-08-01", 1)],
+        0: [expected_line("Payments Signing", "Self-Signed", "2025-08-01", 0)],
     }
     assert _states() == dict.fromkeys([60, 30, 10, 1, 0], State.SENT)
 
@@ -82,7 +71,7 @@ def test_the_email_follows_spec_4(
     assert message.subject == "Expiring Certificate Notification"
     assert message.to == [alice.email]
     assert f"Acme (Organization ID {acme.public_id})" in message.body
-    assert _lines(message) == [_expected("Web Server", "CA-Signed", "2025-06-11", 10)]
+    assert warning_lines(message) == [expected_line("Web Server", "CA-Signed", "2025-06-11", 10)]
     assert url in message.body
     for step in ("Download the certificate", "Create a replacement", "Move every use", "Delete"):
         assert step in message.body
@@ -111,7 +100,7 @@ def test_first_seen_inside_a_window_it_gets_that_notice_with_the_real_days_left(
 
     send_expiry_notices(now=NOW)
 
-    assert _lines(mailoutbox[0])[0].endswith("will expire in 45 day(s).")
+    assert warning_lines(mailoutbox[0])[0].endswith("will expire in 45 day(s).")
     assert _states() == {60: State.SENT}
 
 
@@ -124,7 +113,7 @@ def test_first_seen_late_the_larger_notices_are_superseded_never_sent(
     send_expiry_notices(now=NOW + timedelta(days=1))
 
     assert len(mailoutbox) == 1
-    assert _lines(mailoutbox[0])[0].endswith("will expire in 5 day(s).")
+    assert warning_lines(mailoutbox[0])[0].endswith("will expire in 5 day(s).")
     assert _states() == {60: State.SUPERSEDED, 30: State.SUPERSEDED, 10: State.SENT}
 
 
@@ -139,8 +128,8 @@ def test_a_run_skipped_for_three_days_sends_only_the_tightest_notice(
     # No run at 2 and 1 days left, nor early on the day: the next one is on the day itself.
     send_expiry_notices(now=NOW + timedelta(days=14))
 
-    assert [_lines(m) for m in mailoutbox] == [
-        [_expected("Payments Signing", "Self-Signed", "2025-06-15", 0)]
+    assert [warning_lines(m) for m in mailoutbox] == [
+        [expected_line("Payments Signing", "Self-Signed", "2025-06-15", 0)]
     ]
     assert _states() == {
         60: State.SUPERSEDED,
@@ -182,7 +171,7 @@ def test_one_digest_per_recipient_per_org(
 
     send_expiry_notices(now=NOW)
 
-    by_recipient = {m.to[0]: _lines(m) for m in mailoutbox}
+    by_recipient = {m.to[0]: warning_lines(m) for m in mailoutbox}
     assert len(mailoutbox) == 3
     assert [line.split(",")[0] for line in by_recipient[bob.email]] == ["Today", "Soon", "Later"]
     assert [line.split(",")[0] for line in by_recipient[alice.email]] == ["Today"]
@@ -200,7 +189,7 @@ def test_a_holder_who_is_also_admin_gets_one_email_with_every_threshold(
 
     (message,) = mailoutbox
     assert message.to == [alice.email]
-    assert [line.split(",")[0] for line in _lines(message)] == ["Tomorrow", "Month"]
+    assert [line.split(",")[0] for line in warning_lines(message)] == ["Tomorrow", "Month"]
 
 
 def test_inactive_users_are_never_emailed(
@@ -232,11 +221,11 @@ def test_a_user_in_several_orgs_gets_one_email_per_org(
 
     send_expiry_notices(now=NOW)
 
-    assert sorted((m.to[0], _lines(m)[0].split(",")[0]) for m in mailoutbox) == [
+    assert sorted((m.to[0], warning_lines(m)[0].split(",")[0]) for m in mailoutbox) == [
         (alice.email, "Acme Cert"),
         (alice.email, "Globex Cert"),
     ]
-    bodies = {_lines(m)[0].split(",")[0]: m.body for m in mailoutbox}
+    bodies = {warning_lines(m)[0].split(",")[0]: m.body for m in mailoutbox}
     assert f"Organization ID {acme.public_id}" in bodies["Acme Cert"]
     assert f"Organization ID {globex.public_id}" in bodies["Globex Cert"]
 
@@ -256,18 +245,18 @@ def test_days_are_counted_in_the_org_time_zone(
     expiring(globex, "Globex_Cert", moment)
 
     send_expiry_notices(now=datetime(2025, 6, 1, 6, 59, tzinfo=UTC))  # 23:59 May 31 in LA
-    before_midnight = {m.to[0]: _lines(m) for m in mailoutbox}
+    before_midnight = {m.to[0]: warning_lines(m) for m in mailoutbox}
     mailoutbox.clear()
     send_expiry_notices(now=datetime(2025, 6, 1, 7, 0, tzinfo=UTC))  # midnight in LA
 
     assert before_midnight == {
-        alice.email: [_expected("Acme Cert", "Self-Signed", "2025-06-02", 1)],
-        carol.email: [_expected("Globex Cert", "Self-Signed", "2025-06-01", 1)],
+        alice.email: [expected_line("Acme Cert", "Self-Signed", "2025-06-02", 1)],
+        carol.email: [expected_line("Globex Cert", "Self-Signed", "2025-06-01", 1)],
     }
-    assert [(m.to[0], _lines(m)) for m in mailoutbox] == [
+    assert [(m.to[0], warning_lines(m)) for m in mailoutbox] == [
         (
             carol.email,
-            [_expected("Globex Cert", "Self-Signed", "2025-06-01", 0)],
+            [expected_line("Globex Cert", "Self-Signed", "2025-06-01", 0)],
         )
     ]
 
@@ -284,8 +273,8 @@ def test_a_renewed_certificate_starts_a_new_cycle(
         send_expiry_notices(now=NOW + timedelta(days=day))
     send_expiry_notices(now=NOW + timedelta(days=340))  # 60 days before the new one
 
-    assert [_lines(m) for m in mailoutbox] == [
-        [_expected("Web Server", "CA-Signed", "2026-07-06", 60)]
+    assert [warning_lines(m) for m in mailoutbox] == [
+        [expected_line("Web Server", "CA-Signed", "2026-07-06", 60)]
     ]
 
 
