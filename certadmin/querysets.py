@@ -23,8 +23,12 @@ class CertificateQuerySet(models.QuerySet["models.Model"]):
         return self.filter(not_after__isnull=False)
 
     def not_replaced(self) -> Self:
-        """Certificates no replacement has taken over (see `Certificate.replaced_by`)."""
-        return self.filter(replaced_by__isnull=True)
+        """Certificates no replacement has taken over (`Certificate.replaced_at`), and
+        replaced ones that something uses again (an SSO configuration pointed back at one):
+        a certificate in use is never left without expiration notices."""
+        from certadmin import usage
+
+        return self.filter(models.Q(replaced_at__isnull=True) | usage.in_use(self.model))
 
     def expired(self, *, now: datetime | None = None) -> Self:
         return self.filter(not_after__lte=now or timezone.now())

@@ -190,6 +190,16 @@ def _uses(
     return found
 
 
+def in_use(target: type[models.Model]) -> models.Q:
+    """A filter on `target` rows: those at least one registered kind of use points at (an
+    EXISTS per kind, each an index lookup on its foreign key)."""
+    condition = models.Q(pk__in=[])
+    for use_kind in kinds_of(target):
+        users = use_kind.model._default_manager.filter(**{use_kind.field: models.OuterRef("pk")})
+        condition |= models.Q(models.Exists(users))
+    return condition
+
+
 def uses_by_certificate(certificate_ids: Iterable[int]) -> dict[int, list[Use]]:
     """{certificate id: its uses} for many certificates (a list page), in one query."""
     from certadmin.models import Certificate

@@ -1,14 +1,10 @@
 """The send log of expiration notices and the record of each run of the job (SPEC 4)."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Self
 
 from django.conf import settings
 from django.db import connections, models, router, transaction
-from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.backends.utils import CursorWrapper
 from django.db.models import Q
 from django.utils import timezone
 
@@ -45,7 +41,10 @@ def insert_rows(
     table, columns = q(model._meta.db_table), ", ".join(q(f.column) for f in fields)
     conflicts = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
     if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
+        with (
+            transaction.atomic(using=connection.alias, savepoint=False),
+            connection.cursor() as cursor,
+        ):
             placeholders = ", ".join(["%s"] * len(fields))
             cursor.executemany(
                 f"INSERT INTO {table} ({columns}) VALUES ({placeholders}){conflicts}", values
@@ -72,35 +71,6 @@ def insert_rows(
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} ORDER BY n"
             f"{conflicts}; TRUNCATE {stage}"
         )
-
-
-@contextmanager
-def write_cursor(connection: BaseDatabaseWrapper) -> Iterator[CursorWrapper]:
-    """A cursor for a statement the job runs once per email (the mark).
-
-    PostgreSQL: psycopg's server-binding cursor instead of the client-binding one Django uses
-    by default, so the statement is prepared by the server after its fifth use (psycopg's
-    prepare_threshold; set it to None in the database OPTIONS behind a transaction-pooling
-    PgBouncer) and its values are not spliced into the SQL text in Python. It still goes
-    through Django's wrappers (errors, query logging, execute_wrapper). SQLite: the usual
-    cursor.
-    """
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
-            yield cursor
-        return
-    from django.db.backends.postgresql.base import ServerBindingCursor
-
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        raw = ServerBindingCursor(connection.connection)
-    wrapped = (
-        connection.make_debug_cursor(raw)
-        if connection.queries_logged
-        else connection.make_cursor(raw)
-    )
-    with wrapped as cursor:
-        yield cursor
 
 
 class ExpiryNoticeQuerySet(models.QuerySet["ExpiryNotice"]):
@@ -254,7 +224,7 @@ class ExpiryNotice(models.Model):
             run_id,
             cls.State.CLAIMED,
         ]
-        with write_cursor(connection) as cursor:
+        with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.rowcount
 

@@ -48,7 +48,9 @@ class Certificate(models.Model):
     # Null while awaiting the signed certificate (then it is not "usable").
     not_after = models.DateTimeField("Expiration Date", null=True, blank=True)
     # Set when a replacement took over every use of this certificate (Renew, Replace): it
-    # then gets no more expiration notices (SPEC 4). Cleared if uses are moved back to it.
+    # then gets no more expiration notices (SPEC 4) while nothing uses it again. replaced_at
+    # is the mark (replaced_by only links to the replacement, and is emptied if that one
+    # is deleted). Cleared when Replace moves uses back to it.
     replaced_by = models.ForeignKey(
         "self",
         null=True,

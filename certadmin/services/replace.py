@@ -130,7 +130,7 @@ def _record_takeover(
 ) -> None:
     """Once `new` holds every use `old` had, `old` is replaced: no more expiration notices
     about it (SPEC 4). `new` is current again if it had itself been replaced."""
-    if new.replaced_by_id is not None:
+    if new.replaced_at is not None:
         new.replaced_by, new.replaced_at = None, None
         new.save(update_fields=["replaced_by", "replaced_at"])
     if delete_old or not isinstance(old, Certificate) or usage.uses_of(old, org=org):

@@ -12,10 +12,10 @@ from django.contrib.auth.models import User
 from django.core.mail import EmailMultiAlternatives
 from django.test import Client
 from django.urls import reverse
-from pytest_django.asserts import assertContains
+from pytest_django.asserts import assertContains, assertNotContains
 
 from certadmin.models import Certificate, SamlSsoConfig
-from certadmin.services import replace
+from certadmin.services import certificates, replace
 from notifications.models import ExpiryNotice
 from notifications.services import send_expiry_notices
 from orgs.models import Organization
@@ -128,3 +128,46 @@ def test_moving_the_uses_back_makes_the_old_certificate_current_again(
     assert new.replaced_by == old
     assert SamlSsoConfig.objects.get().request_signing_certificate == old
     assert len(_mentioned(mailoutbox)) == 1
+
+
+def test_deleting_the_replacement_does_not_bring_the_notices_back(
+    mailoutbox: list[EmailMultiAlternatives],
+    acme: Organization,
+    alice: User,
+    alice_client: Client,
+) -> None:
+    old = _expiring(acme, "Unused_Signing", 10)
+    renewal = replace.renew_certificate(
+        certificate=old, label="Unused Signing", unique_name="Unused_Signing_2",
+        acting_user=alice, now=NOW,
+    )  # fmt: skip
+
+    certificates.delete_certificate(certificate=renewal.certificate, acting_user=alice)
+    send_expiry_notices(now=NOW)
+
+    assert mailoutbox == []
+    page = alice_client.get(
+        reverse("certadmin:certificate-detail", args=[acme.public_id, old.uuid])
+    )
+    assertContains(page, "A certificate since deleted took over all its uses")
+
+
+def test_a_replaced_certificate_used_again_gets_its_notices(
+    mailoutbox: list[EmailMultiAlternatives],
+    acme: Organization,
+    alice: User,
+    alice_client: Client,
+) -> None:
+    """Pointing a configuration back at it outside Replace (the SSO page) makes it current."""
+    old = _expiring(acme, "Sso_Signing", 10)
+    make_config(acme, "Okta", signer=old)
+    replace.replace_certificate(org=acme, old=old, acting_user=alice, now=NOW)
+    make_config(acme, "Azure AD", signer=old)
+
+    send_expiry_notices(now=NOW)
+
+    assert _mentioned(mailoutbox) == [expected_line("Sso Signing", "Self-Signed", "2025-06-11", 10)]
+    page = alice_client.get(
+        reverse("certadmin:certificate-detail", args=[acme.public_id, old.uuid])
+    )
+    assertNotContains(page, "Replaced By")
