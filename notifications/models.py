@@ -1,6 +1,7 @@
 """The send log of expiration notices and the record of each run of the job (SPEC 4)."""
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, Self
 
 from django.conf import settings
@@ -109,8 +110,13 @@ class ExpiryNotice(models.Model):
         SUPERSEDED = "superseded", "Superseded"  # a tighter notice was due: never sent late
         SUPPRESSED = "suppressed", "Suppressed"  # renewed, deleted or recipient gone
 
+    # No index of its own: notifications_notice_org (organization, -created_at) serves the
+    # lookups by org, and every index costs each mark (a non-HOT update) one more entry.
     organization = models.ForeignKey(
-        "orgs.Organization", on_delete=models.CASCADE, related_name="expiry_notices"
+        "orgs.Organization",
+        on_delete=models.CASCADE,
+        related_name="expiry_notices",
+        db_index=False,
     )
     # Which kind of certificate (notifications.sources) and which row of it.
     source = models.CharField(max_length=32)
@@ -198,35 +204,37 @@ class ExpiryNotice(models.Model):
         notice another run has taken over.
         """
         connection = connections[router.db_for_write(cls)]
-        field = cls._meta.get_field
-
-        def value(name: str, raw: object) -> object:
-            return field(name).get_db_prep_value(raw, connection)  # type: ignore[union-attr]
-
-        q = connection.ops.quote_name
-        placeholders = ", ".join(["%s"] * len(ids))
-        sql = (
-            f"UPDATE {q(cls._meta.db_table)} SET {q('state')} = %s, "
-            f"{q('attempts')} = {q('attempts')} + 1, {q('last_attempt_at')} = %s, "
-            f"{q('sent_at')} = %s, {q('last_error')} = %s "
-            # The claim test is one CASE so that the primary key is the only index usable:
-            # PostgreSQL, with statistics from before the run that show no claimed rows,
-            # would otherwise walk all of this run's claims (run_id or state index) per email.
-            f"WHERE {q('id')} IN ({placeholders}) AND "
-            f"CASE WHEN {q('run_id')} = %s AND {q('state')} = %s THEN 1 ELSE 0 END = 1"
-        )
+        stamp = connection.ops.adapt_datetimefield_value(now)
         params = [
             state,
-            value("last_attempt_at", now),
-            value("sent_at", now if state == cls.State.SENT else None),
+            stamp,
+            stamp if state == cls.State.SENT else None,
             error[:500],
             *ids,
             run_id,
             cls.State.CLAIMED,
         ]
+        sql = _mark_sql(connection.alias, connection.vendor, len(ids))
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.rowcount
+
+
+@lru_cache(maxsize=256)
+def _mark_sql(alias: str, vendor: str, count: int) -> str:
+    """The UPDATE of `ExpiryNotice.mark` for `count` ids (written once per size: it runs
+    once per email)."""
+    q = connections[alias].ops.quote_name
+    return (
+        f"UPDATE {q(ExpiryNotice._meta.db_table)} SET {q('state')} = %s, "
+        f"{q('attempts')} = {q('attempts')} + 1, {q('last_attempt_at')} = %s, "
+        f"{q('sent_at')} = %s, {q('last_error')} = %s "
+        # The claim test is one CASE so that the primary key is the only index usable:
+        # PostgreSQL, with statistics from before the run that show no claimed rows,
+        # would otherwise walk all of this run's claims (run_id or state index) per email.
+        f"WHERE {q('id')} IN ({', '.join(['%s'] * count)}) AND "
+        f"CASE WHEN {q('run_id')} = %s AND {q('state')} = %s THEN 1 ELSE 0 END = 1"
+    )
 
 
 class NotificationRunQuerySet(models.QuerySet["NotificationRun"]):
