@@ -134,7 +134,7 @@ def _form_page(request: OrgRequest, template: str, form: object, title: str) -> 
 def certificate_detail(request: OrgRequest, certificate: str) -> HttpResponse:
     cert = get_for_member(
         request,
-        Certificate.objects.select_related("created_by", "modified_by"),
+        Certificate.objects.select_related("created_by", "modified_by", "replaced_by"),
         PERM,
         uuid=certificate,
     )
