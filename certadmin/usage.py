@@ -34,7 +34,7 @@ class Use(NamedTuple):
     kind: str  # e.g. "SAML SSO configuration (Request Signing Certificate)"
     name: str  # the using object's name
     url: str  # where an admin can see or change it
-    ref: UUID | None = None  # the using object's uuid
+    ref: str = ""  # the using object's uuid, as its canonical text
 
 
 @dataclass(frozen=True)
@@ -180,14 +180,21 @@ def _uses(
     urlconf = current_urlconf()
     found = []
     for target_id, number, raw_ref, name, org_id in rows:
-        ref = raw_ref if isinstance(raw_ref, UUID) else UUID(raw_ref)  # SQLite: 32 hex digits
+        ref = str(raw_ref) if isinstance(raw_ref, UUID) else _canonical(raw_ref)
         template = url_templates.get((number, org_id))
         if template is None:
             template = _url_template(kinds[number], urlconf).replace(ORG_PLACEHOLDER, org_id)
             url_templates[number, org_id] = template
-        url = template.replace(_PLACEHOLDER_STR, str(ref))
+        url = template.replace(_PLACEHOLDER_STR, ref)
         found.append((target_id, Use(kinds[number].kind, name, url, ref)))
     return found
+
+
+def _canonical(hex_digits: str) -> str:
+    """SQLite's text of a UUIDField (32 hex digits) as str(UUID) writes it, without making
+    the UUID (a list page has a hundred uses)."""
+    h = hex_digits.lower()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def in_use(target: type[models.Model]) -> models.Q:

@@ -13,14 +13,15 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db import connection, models
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from guardian.models import UserObjectPermission
 from guardian.shortcuts import assign_perm, get_perms, get_users_with_perms, remove_perm
 
 from orgs import permissions
 from orgs.http import OrgRequest
-from orgs.models import Membership, Organization
+from orgs.models import Membership, Organization, Profile
+from orgs.sql import Table
 
 M = TypeVar("M", bound=models.Model)
 
@@ -44,11 +45,9 @@ def org_member_required(view: Callable[..., HttpResponse]) -> Callable[..., Http
     @wraps(view)
     def wrapper(request: HttpRequest, org: str, *args: Any, **kwargs: Any) -> HttpResponse:
         # LoginRequiredMiddleware has already sent anonymous users to the login page.
-        membership = get_object_or_404(
-            Membership.objects.select_related("organization", "profile"),
-            organization__public_id=org,
-            user_id=request.user.pk,
-        )
+        membership = _membership(org, request.user.pk)
+        if membership is None:
+            raise Http404("No such organization.")
         org_request = cast(OrgRequest, request)
         org_request.org = membership.organization
         org_request.membership = membership
@@ -58,6 +57,40 @@ def org_member_required(view: Callable[..., HttpResponse]) -> Callable[..., Http
         return view(org_request, *args, **kwargs)
 
     return wrapper
+
+
+# The gate's membership read, with its organization and profile: one statement written
+# from the models' metadata (orgs.sql says why), run on every Setup request.
+_MEMBERSHIP = Table(Membership, "m")
+_ORGANIZATION = Table(Organization, "o")
+_PROFILE = Table(Profile, "p")
+
+
+@cache
+def _membership_sql(vendor: str) -> str:
+    """SELECT one user's membership of the org with a public id; `vendor` keys the cache."""
+    m, o, p = _MEMBERSHIP, _ORGANIZATION, _PROFILE
+    return (
+        f"SELECT {m.select()}, {o.select()}, {p.select()} FROM {m.table}"
+        f" JOIN {o.table} ON {o.column('pk')} = {m.column('organization')}"
+        f" JOIN {p.table} ON {p.column('pk')} = {m.column('profile')}"
+        f" WHERE {o.column('public_id')} = %s AND {m.column('user')} = %s"
+    )
+
+
+def _membership(org_public_id: str, user_id: object) -> Membership | None:
+    """The user's membership of the org, its organization and profile loaded; None when the
+    org does not exist or the user is not a member."""
+    with connection.cursor() as cursor:
+        cursor.execute(_membership_sql(connection.vendor), [org_public_id, user_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    ends = (len(_MEMBERSHIP), len(_MEMBERSHIP) + len(_ORGANIZATION))
+    membership = _MEMBERSHIP.loader()(row[: ends[0]])
+    membership.organization = _ORGANIZATION.loader()(row[ends[0] : ends[1]])
+    membership.profile = _PROFILE.loader()(row[ends[1] :])
+    return membership
 
 
 def held_permissions(user: AbstractBaseUser | AnonymousUser, org: Organization) -> frozenset[str]:
@@ -128,6 +161,36 @@ def visible_to_member(request: OrgRequest, queryset: QuerySet[M], perm: str | No
     if perm is not None:
         require_org_perm(request, perm)
     return queryset.filter(organization=request.org)
+
+
+def first_for_member(
+    request: OrgRequest,
+    table: Table[M],
+    perm: str | None,
+    *,
+    order_by: tuple[str, ...],
+    limit: int,
+) -> list[M]:
+    """`visible_to_member(...).order_by(*order_by)[:limit]` for a section that a hot page
+    shows beside its main table, as one statement written from the models' metadata
+    (orgs.sql): the ORM took 0.3 ms to compose it, the database 0.03 ms to answer it."""
+    if perm is not None:
+        require_org_perm(request, perm)
+    with connection.cursor() as cursor:
+        cursor.execute(_first_sql(table, order_by, limit, connection.vendor), [request.org.pk])
+        rows = cursor.fetchall()
+    load = table.loader()
+    return [load(row) for row in rows]
+
+
+@cache
+def _first_sql(table: Table[Any], order_by: tuple[str, ...], limit: int, vendor: str) -> str:
+    """The statement of first_for_member(); `vendor` keys the cache."""
+    ordering = ", ".join(table.column(name) for name in order_by)
+    return (
+        f"SELECT {table.select()} FROM {table.table} WHERE {table.column('organization')} = %s"
+        f" ORDER BY {ordering} LIMIT {int(limit)}"
+    )
 
 
 def sync_member_permissions(membership: Membership) -> frozenset[str]:

@@ -109,6 +109,24 @@ def test_list_page_has_the_mutual_authentication_section(
     assertNotContains(response, "Globex_Client")
 
 
+def test_list_section_shows_the_soonest_expiring_first_and_says_when_it_stops(
+    alice_client: Client,
+    acme: Organization,
+    client_ca: object,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("certadmin.views.mutual_auth.SECTION_ROWS", 2)
+    for name, days in (("Later", 300), ("Soonest", 30), ("Middle", 100)):
+        _register(acme, client_ca.issue(name.lower(), days=days), name)  # type: ignore[attr-defined]
+
+    response = alice_client.get(reverse("certadmin:certificate-list", args=[acme.public_id]))
+
+    section = response.content.decode().split('id="mutual-auth-certificates"')[1]
+    assert section.index("Soonest") < section.index("Middle")
+    assert "Later" not in section
+    assertContains(response, "Showing the 2 that expire first.")
+
+
 def test_list_page_queries_do_not_grow_with_mutual_auth_rows(
     alice_client: Client, acme: Organization, client_ca: object
 ) -> None:

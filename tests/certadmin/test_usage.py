@@ -23,7 +23,7 @@ pytestmark = pytest.mark.usefixtures("fast_rsa")
 def test_every_kind_of_use_is_found(acme: Organization, alice: User) -> None:
     signing = rsa_certificate(acme, "Signing")
     decrypting = rsa_certificate(acme, "Decrypting")
-    make_config(acme, "Okta", signer=signing, decrypter=decrypting)
+    config = make_config(acme, "Okta", signer=signing, decrypter=decrypting)
     sso.enable_identity_provider(org=acme, certificate=signing, acting_user=alice)
 
     signing_uses = usage.uses_of(signing)
@@ -36,7 +36,8 @@ def test_every_kind_of_use_is_found(acme: Organization, alice: User) -> None:
     assert [(u.kind, u.name) for u in decrypting_uses] == [
         ("SAML SSO configuration (Assertion Decryption Certificate)", "Okta"),
     ]
-    assert signing_uses[0].url.endswith(f"/sso/{signing_uses[0].ref}/")
+    assert signing_uses[0].ref == str(config.uuid)
+    assert signing_uses[0].url.endswith(f"/sso/{config.uuid}/")
     assert signing_uses[1].url == f"/o/{acme.public_id}/setup/identity-provider/"
 
 
