@@ -193,6 +193,8 @@ def _uses(
 def _canonical(hex_digits: str) -> str:
     """SQLite's text of a UUIDField (32 hex digits) as str(UUID) writes it, without making
     the UUID (a list page has a hundred uses)."""
+    if len(hex_digits) != 32:  # not what Django writes: let UUID() parse it or refuse it
+        return str(UUID(hex_digits))
     h = hex_digits.lower()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 

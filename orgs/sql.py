@@ -6,6 +6,11 @@ answer it (the gate's membership read: 0.35 ms against 0.03 ms on SQLite). The s
 written once per process from `_meta` (tables, columns, quoting), so it follows the models;
 rows become instances the way the ORM makes them: each field's database converters (the
 backend's and the field's `from_db_value`), then `Model.from_db`.
+
+Narrower than the ORM, on purpose: the default database only (no routers), the model's
+table as it is (not its default manager: a manager that filters rows would be bypassed),
+plain columns (no `select_format`), ascending orders. Fine for the models it reads today;
+check those points before using it for another.
 """
 
 from collections.abc import Iterable, Sequence

@@ -164,7 +164,8 @@ def replace_certificate(
         raise ValidationError("The retired default proxy certificate is never deleted.")
     uses = usage.uses_of(old, org=org)
     if refs is not None:
-        wanted = {str(ref) for ref in refs}
+        # Uses carry their uuid as canonical text; refs may be UUIDs or any text form of one.
+        wanted = {str(ref if isinstance(ref, UUID) else UUID(str(ref))) for ref in refs}
         uses = [use for use in uses if use.ref in wanted]
     if not uses:
         raise ValidationError(f"Nothing uses {_name(old)}: there is nothing to switch.")

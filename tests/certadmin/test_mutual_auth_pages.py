@@ -115,14 +115,18 @@ def test_list_section_shows_the_soonest_expiring_first_and_says_when_it_stops(
     client_ca: object,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Soonest expiry first, then by Unique Name (registered here in the other order)."""
     monkeypatch.setattr("certadmin.views.mutual_auth.SECTION_ROWS", 2)
-    for name, days in (("Later", 300), ("Soonest", 30), ("Middle", 100)):
+    for name, days in (("Zeta", 30), ("Later", 300), ("Alpha", 30), ("Middle", 100)):
         _register(acme, client_ca.issue(name.lower(), days=days), name)  # type: ignore[attr-defined]
+    same_day = MutualAuthCertificate.objects.get(unique_name="Zeta").not_after
+    MutualAuthCertificate.objects.filter(unique_name="Alpha").update(not_after=same_day)
 
     response = alice_client.get(reverse("certadmin:certificate-list", args=[acme.public_id]))
 
     section = response.content.decode().split('id="mutual-auth-certificates"')[1]
-    assert section.index("Soonest") < section.index("Middle")
+    assert section.index("Alpha") < section.index("Zeta")
+    assert "Middle" not in section
     assert "Later" not in section
     assertContains(response, "Showing the 2 that expire first.")
 

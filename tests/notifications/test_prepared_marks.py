@@ -38,7 +38,7 @@ def test_the_mark_is_prepared_once_and_reused(
     send_expiry_notices(now=NOW)
 
     assert len(mailoutbox) == 2
-    (statement,) = _prepared_marks()  # the second run's mark reused the first one's
+    (statement,) = _prepared_marks()  # one for both runs: same text, same parameter types
     assert statement.startswith('UPDATE "notifications_expirynotice" SET "state" = $1')
     sent = ExpiryNotice.objects.filter(threshold=30).values_list("state", flat=True)
     assert list(sent) == [ExpiryNotice.State.SENT] * 2
@@ -62,3 +62,21 @@ def test_a_refused_email_is_marked_failed_through_the_prepared_mark(
     assert notice.sent_at is None
     assert "No such user" in notice.last_error
     assert len(_prepared_marks()) == 1
+
+
+def test_with_prepared_statements_off_the_mark_is_not_prepared(
+    mailoutbox: list[EmailMessage],
+    acme: Organization,
+    alice: User,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DATABASE_PREPARED_STATEMENTS=False gives the connection prepare_threshold=None."""
+    expiring(acme, "Payments_Signing", in_days(30))
+    connection.ensure_connection()
+    monkeypatch.setattr(connection.connection, "prepare_threshold", None)
+
+    send_expiry_notices(now=NOW)
+
+    assert len(mailoutbox) == 1
+    assert _prepared_marks() == []
+    assert ExpiryNotice.objects.get(threshold=30).state == ExpiryNotice.State.SENT
