@@ -116,17 +116,12 @@ def held_permissions(user: AbstractBaseUser | AnonymousUser, org: Organization) 
 @cache
 def _held_sql(vendor: str) -> str:
     """SELECT the codenames of one user's permissions on one object; `vendor` keys the cache."""
-    qn = connection.ops.quote_name
-    granted, perm = UserObjectPermission._meta, Permission._meta
-
-    def column(meta: Any, field: str) -> str:
-        return qn(meta.get_field(field).column)
-
+    g, p = Table(UserObjectPermission, "g"), Table(Permission, "p")
     return (
-        f"SELECT p.{column(perm, 'codename')} FROM {qn(granted.db_table)} g"
-        f" JOIN {qn(perm.db_table)} p ON p.{qn(perm.pk.column)} = g.{column(granted, 'permission')}"
-        f" WHERE g.{column(granted, 'user')} = %s AND g.{column(granted, 'content_type')} = %s"
-        f" AND g.{column(granted, 'object_pk')} = %s"
+        f"SELECT {p.column('codename')} FROM {g.table}"
+        f" JOIN {p.table} ON {p.column('pk')} = {g.column('permission')}"
+        f" WHERE {g.column('user')} = %s AND {g.column('content_type')} = %s"
+        f" AND {g.column('object_pk')} = %s"
     )
 
 

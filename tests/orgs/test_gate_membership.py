@@ -1,6 +1,7 @@
 """The org gate reads the membership with one statement of its own (orgs.sql): what it loads
 must be what the ORM loads, converted values included."""
 
+import threading
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -8,7 +9,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 
-from orgs.access import _membership
+from orgs.access import _MEMBERSHIP, _membership
 from orgs.models import Membership, Organization
 
 
@@ -45,3 +46,16 @@ def test_no_membership_in_an_org_one_is_not_a_member_of(
     assert _membership(acme.public_id, carol.pk) is None
     assert _membership("00DNoSuchOrganizat", carol.pk) is None
     assert _membership(globex.public_id, carol.pk) is not None
+
+
+def test_each_database_connection_has_its_own_loader() -> None:
+    """Converters belong to a connection: a thread (another connection) gets its own."""
+    first = _MEMBERSHIP.loader()
+    elsewhere: list[object] = []
+    thread = threading.Thread(target=lambda: elsewhere.append(_MEMBERSHIP.loader()))
+
+    thread.start()
+    thread.join()
+
+    assert _MEMBERSHIP.loader() is first
+    assert elsewhere[0] is not first
