@@ -31,10 +31,13 @@ def env_list(name: str, default: str) -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", False)
+# Development mode (`make run`, the tests): DEBUG or CERTADMIN_INSECURE_DEV. Everything else is
+# production: a secret key and a key-encryption key must be configured, never made up.
+DEV_MODE = DEBUG or env_bool("CERTADMIN_INSECURE_DEV", False)
 # Production sets SECRET_KEY; the fallback only serves `make run` and the tests.
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
-    if not env_bool("CERTADMIN_INSECURE_DEV", False) and not DEBUG:
+    if not DEV_MODE:
         raise ImproperlyConfigured("Set SECRET_KEY (or DEBUG=True / CERTADMIN_INSECURE_DEV=True).")
     SECRET_KEY = "insecure-development-key-do-not-use-in-production"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
@@ -117,6 +120,14 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
+    _sqlite_file = Path(DATABASES["default"]["NAME"])
+    if DATABASES["default"]["NAME"] != ":memory:":
+        # The database file is readable by its owner only, like the KEK file: SQLite then
+        # creates its -wal and -shm files with the same mode.
+        _sqlite_file.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(_sqlite_file, os.O_RDWR | os.O_CREAT, 0o600))
+        if _sqlite_file.stat().st_mode & 0o077:
+            _sqlite_file.chmod(0o600)
     # WAL lets the web server and the qcluster read while the other writes.
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
@@ -225,7 +236,7 @@ EXPIRY_NOTICE_CLAIM_LEASE_SECONDS = int(os.environ.get("EXPIRY_NOTICE_CLAIM_LEAS
 EXPIRY_NOTICE_MARK_EVERY = int(os.environ.get("EXPIRY_NOTICE_MARK_EVERY", "1"))
 
 # Security: secure cookies and headers whenever we are not in development mode.
-SECURE_MODE = env_bool("SECURE_MODE", not DEBUG and not env_bool("CERTADMIN_INSECURE_DEV", False))
+SECURE_MODE = env_bool("SECURE_MODE", not DEV_MODE)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 60 * 60 * 12
@@ -249,11 +260,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # Key-encryption keys (SPEC 8). CERTADMIN_KEKS: comma-separated base64 32-byte keys, first
-# encrypts, all decrypt. Or CERTADMIN_KEK_FILE: a file with one such key per line. With
-# neither, a key is generated on first use into VAR_DIR/kek.key with 0600 permissions.
+# encrypts, all decrypt. Or CERTADMIN_KEK_FILE: a file with one such key per line, made by
+# `manage.py generate_kek`. Only in development mode is a missing file generated on first use
+# (0600); in production a missing KEK is a system-check error (keys.E001) and the app does not
+# start, because a key generated on each host would differ between hosts.
 CERTADMIN_KEKS = env_list("CERTADMIN_KEKS", "")
 CERTADMIN_KEK_FILE = os.environ.get("CERTADMIN_KEK_FILE", str(VAR_DIR / "kek.key"))
-CERTADMIN_KEK_GENERATE = env_bool("CERTADMIN_KEK_GENERATE", not CERTADMIN_KEKS)
+CERTADMIN_KEK_GENERATE = DEV_MODE and not CERTADMIN_KEKS
 
 # Mutual TLS and the JSON API (SPEC 5; docs/mtls.md).
 # The roots a mutual authentication certificate must chain to: a PEM bundle (default: certifi's).

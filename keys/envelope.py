@@ -55,19 +55,37 @@ def _decode_key(text: str, origin: str) -> Kek:
     return Kek(raw)
 
 
-def _generate_key_file(path: Path) -> None:
-    """Create `path` with one new KEK, mode 0600, atomically (two processes may race)."""
+def new_kek_text() -> str:
+    """A new random KEK, base64 (the form CERTADMIN_KEKS and the KEK file hold)."""
+    return base64.b64encode(secrets.token_bytes(_KEY_BYTES)).decode()
+
+
+def write_key_file(path: Path, keys: list[str]) -> None:
+    """Write `keys` (base64, first encrypts) to `path`, mode 0600, replacing it atomically.
+
+    The file is written beside `path` and linked (new file) or renamed (existing file) into
+    place, so a reader never sees half a file. When `path` does not exist yet and two processes
+    race to create it, the first link wins and the other keeps the winner's key.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
-        handle.write(base64.b64encode(secrets.token_bytes(_KEY_BYTES)).decode() + "\n")
+        handle.write("".join(f"{key}\n" for key in keys))
     try:
-        os.link(tmp, path)  # fails if another process won the race: keep theirs
+        if path.exists():
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)  # fails if another process won the race: keep theirs
     except FileExistsError:
         pass
     finally:
-        tmp.unlink()
+        tmp.unlink(missing_ok=True)
+
+
+def read_key_file(path: Path) -> list[str]:
+    """The base64 keys of a KEK file, in order (empty lines skipped)."""
+    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
 
 
 @lru_cache(maxsize=8)
@@ -77,12 +95,15 @@ def _load(keks: tuple[str, ...], kek_file: str, generate: bool) -> tuple[Kek, ..
     path = Path(kek_file)
     if not path.exists():
         if not generate:
-            raise ImproperlyConfigured(f"No KEK configured and {path} does not exist.")
-        _generate_key_file(path)
-    lines = [line for line in path.read_text().splitlines() if line.strip()]
+            raise ImproperlyConfigured(
+                "No key-encryption key (KEK) is configured: CERTADMIN_KEKS is unset and the "
+                f"KEK file {path} (CERTADMIN_KEK_FILE) does not exist."
+            )
+        write_key_file(path, [new_kek_text()])  # development mode only (settings.py)
+    lines = read_key_file(path)
     if not lines:
-        raise ImproperlyConfigured(f"The KEK file {path} is empty.")
-    return tuple(_decode_key(line, str(path)) for line in lines)
+        raise ImproperlyConfigured(f"The KEK file {path} (CERTADMIN_KEK_FILE) is empty.")
+    return tuple(_decode_key(line, f"{path} (CERTADMIN_KEK_FILE)") for line in lines)
 
 
 def configured_keks() -> tuple[Kek, ...]:
@@ -92,6 +113,23 @@ def configured_keks() -> tuple[Kek, ...]:
         str(settings.CERTADMIN_KEK_FILE),
         bool(settings.CERTADMIN_KEK_GENERATE),
     )
+
+
+def kek_problem() -> str | None:
+    """Why no KEK can be used, or None. Generates nothing (the system check asks this)."""
+    if (
+        not settings.CERTADMIN_KEKS
+        and settings.CERTADMIN_KEK_GENERATE
+        and not Path(settings.CERTADMIN_KEK_FILE).exists()
+    ):
+        return None  # development mode: made on first use
+    try:
+        configured_keks()
+    except ImproperlyConfigured as exc:
+        return str(exc)
+    except OSError as exc:
+        return f"The KEK file {settings.CERTADMIN_KEK_FILE} cannot be read: {exc.strerror}."
+    return None
 
 
 def seal(plaintext: bytes, *, purpose: str) -> bytes:
