@@ -24,8 +24,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 from pyasn1.codec.ber import decoder as ber_decoder
+from pyasn1.codec.der import encoder as der_encoder
 from pyasn1.type import char, univ
 from pyasn1_modules import rfc5652, rfc7292
+
+from certadmin import ber
 
 MIB = 1024 * 1024
 #: Total key-derivation iterations a store may ask for (MAC, encrypted safes, every key). A
@@ -37,6 +40,21 @@ MAX_KDF_ITERATIONS = 5_000_000
 MAX_RSA_BITS = 8192
 #: PBKDF2 rounds of the PKCS#12 files we write (Java reads up to 5,000,000).
 PKCS12_KDF_ROUNDS = 100_000
+#: Limits on a PKCS#12's structure, checked by reading element headers only (certadmin/ber.py)
+#: before pyasn1 decodes anything. keytool, openssl, Windows and macOS write two or three
+#: SafeContents, nest none, and give a bag two or three attributes; what pyasn1 then decodes is
+#: at most the element budget, about 15 us an element (0.4 s at the default 1000 entries).
+MAX_PKCS12_SAFES = 64
+MAX_PKCS12_NESTING = 4
+MAX_BAG_ATTRIBUTES = 16
+MAX_BER_DEPTH = 32
+#: Elements an entry may use (a Java key bag with its attributes uses 19), and a fixed allowance.
+BER_ELEMENTS_PER_ENTRY = 24
+BER_ELEMENTS_BASE = 1024
+#: Elements of one algorithm identifier's parameters (PBES2 uses 12) or one bag's key.
+MAX_ALGORITHM_ELEMENTS = 64
+#: Certificates in one key's chain, as for an uploaded certificate chain (certadmin.crypto).
+MAX_CHAIN = 20
 
 EMPTY = "The keystore file is empty."
 TOO_LARGE = "The keystore file is larger than the {limit} limit."
@@ -49,6 +67,16 @@ TOO_COSTLY = (
     "The keystore's password protection needs more than {limit:,} key-derivation iterations "
     "in total, which is more than this service will compute."
 )
+TOO_MANY_SAFES = (
+    "The PKCS#12 file is split into more than {limit} SafeContents; keystore tools write two "
+    "or three. It was not read."
+)
+TOO_DEEP = "The PKCS#12 file nests its contents more than {limit} levels deep. It was not read."
+TOO_COMPLEX = (
+    "The keystore is more complex than keystore tools write ({what}: more than {limit:,}). "
+    "It was not read."
+)
+CHAIN_TOO_LONG = "The certificate chain of '{alias}' has more than {limit} certificates."
 UNSUPPORTED_PKCS12 = "This PKCS#12 file is not password-protected in a supported way."
 KEY_PASSWORD_DIFFERS = (
     "The Keystore contains a certificate '{alias}' whose per key password is not the same as "
@@ -215,6 +243,8 @@ def _read_java(data: bytes, password: str, max_entries: int) -> KeystoreContents
     keys, skipped = [], []
     for alias, entry in store.entries.items():
         if isinstance(entry, jks.PrivateKeyEntry):
+            if len(entry.cert_chain) > MAX_CHAIN:
+                raise KeystoreError(CHAIN_TOO_LONG.format(alias=alias, limit=MAX_CHAIN))
             try:
                 entry.decrypt(password)
             except jks.DecryptionFailureException as exc:
@@ -312,6 +342,7 @@ class _Pkcs12Layout:
 def _read_pkcs12(data: bytes, password: str, max_entries: int) -> KeystoreContents:
     if data.lstrip()[:5] == b"-----":
         raise KeystoreError(PEM_FILE)
+    _bound_pkcs12(data, max_entries)
     try:
         layout = _pkcs12_layout(data)
     except KeystoreError:
@@ -379,6 +410,8 @@ def _pkcs12_key(
         if issuer is None:
             break
         chain.append(issuer)
+        if len(chain) > MAX_CHAIN:
+            raise KeystoreError(CHAIN_TOO_LONG.format(alias=alias, limit=MAX_CHAIN))
     used.update(chain)
     return ImportedKey(alias, key, [certs[i].certificate for i in chain])
 
@@ -397,6 +430,97 @@ def _cert_name(cert: pkcs12.PKCS12Certificate) -> str:
     if cert.friendly_name:
         return cert.friendly_name.decode("utf-8", "replace")
     return cert.certificate.subject.rfc4514_string()
+
+
+def _oid(value: univ.ObjectIdentifier) -> bytes:
+    """The contents octets of an OID, compared with an element's without decoding it."""
+    return bytes(der_encoder.encode(value))[2:]  # the OIDs below are all shorter than 128
+
+
+_ID_DATA = _oid(rfc5652.id_data)
+_ID_SAFE_CONTENTS_BAG = _oid(rfc7292.id_safeContentsBag)
+_ID_SHROUDED_KEY_BAG = _oid(rfc7292.id_pkcs8ShroudedKeyBag)
+#: What a limit of certadmin.ber is called in TOO_COMPLEX; the others have messages of their own.
+_LIMIT_NAMES = {
+    "elements": "ASN.1 elements",
+    "attributes": "attributes of one entry",
+    "attribute elements": "elements of one attribute",
+    "key elements": "elements of one key's encryption header",
+    "mac elements": "elements of the integrity check",
+    "parameter elements": "elements of one encryption algorithm's parameters",
+}
+
+
+def _bound_pkcs12(data: bytes, max_entries: int) -> None:
+    """Refuse a PKCS#12 whose structure would make decoding it costly, from its headers alone.
+
+    SafeContents, bags (the entries), nesting, attributes and elements in all are counted up
+    to their limits, so the pyasn1 decoding that follows does a bounded amount of work.
+    Anything unexpected is left to that decoding, which refuses it with its own message.
+    """
+    budget = BER_ELEMENTS_BASE + BER_ELEMENTS_PER_ENTRY * max_entries
+    walk = ber.Walker(max_elements=budget, max_depth=MAX_BER_DEPTH)
+    try:
+        pfx = walk.element(data)
+        _version, auth_safe, *mac = walk.children(pfx, limit=3, what="fields")
+        for part in mac:
+            walk.tree(part, limit=MAX_ALGORITHM_ELEMENTS, what="mac elements")
+        content_type, *content = walk.children(auth_safe, limit=2, what="fields")
+        if content_type.content != _ID_DATA or not content:
+            return  # public-key integrity: refused by the layout scan
+        bags = 0
+        for number, safe in enumerate(walk.iter_children(_encapsulated(walk, content[0])), 1):
+            if number > MAX_PKCS12_SAFES:
+                raise ber.BerLimitError("safes", MAX_PKCS12_SAFES)
+            safe_type, *safe_content = walk.children(safe, limit=2, what="fields")
+            if safe_type.content == _ID_DATA and safe_content:
+                bags = _bound_bags(walk, _encapsulated(walk, safe_content[0]), bags, max_entries)
+            else:  # encrypted: opaque until decrypted, but pyasn1 decodes its header
+                walk.tree(safe, limit=budget, what="elements")
+    except ber.BerLimitError as exc:
+        raise KeystoreError(_limit_message(exc, max_entries)) from exc
+    except ber.BerError as exc:
+        raise KeystoreError(NOT_A_KEYSTORE) from exc
+
+
+def _encapsulated(walk: ber.Walker, explicit: ber.Element) -> ber.Element:
+    """The element inside the OCTET STRING inside an EXPLICIT [0] (a ContentInfo's content)."""
+    return walk.element(walk.octets(walk.only_child(explicit)), depth=explicit.depth + 2)
+
+
+def _bound_bags(
+    walk: ber.Walker, safe_contents: ber.Element, bags: int, max_entries: int, level: int = 1
+) -> int:
+    """Count the bags of a SafeContents (and of the ones nested in it) onto `bags`."""
+    if level > MAX_PKCS12_NESTING:
+        raise ber.BerLimitError("nesting", MAX_PKCS12_NESTING)
+    for bag in walk.iter_children(safe_contents):
+        bags += 1
+        if bags > max_entries:
+            raise ber.BerLimitError("entries", max_entries)
+        bag_id, value, *attributes = walk.children(bag, limit=3, what="fields")
+        for attribute_set in attributes:
+            for attribute in walk.children(
+                attribute_set, limit=MAX_BAG_ATTRIBUTES, what="attributes"
+            ):
+                walk.tree(attribute, limit=MAX_ALGORITHM_ELEMENTS, what="attribute elements")
+        if bag_id.content == _ID_SAFE_CONTENTS_BAG:
+            bags = _bound_bags(walk, walk.only_child(value), bags, max_entries, level + 1)
+        elif bag_id.content == _ID_SHROUDED_KEY_BAG:
+            walk.tree(value, limit=MAX_ALGORITHM_ELEMENTS, what="key elements")
+    return bags
+
+
+def _limit_message(exc: ber.BerLimitError, max_entries: int) -> str:
+    if exc.what == "safes":
+        return TOO_MANY_SAFES.format(limit=exc.limit)
+    if exc.what == "entries":
+        return TOO_MANY_ENTRIES.format(limit=max_entries)
+    if exc.what in ("depth", "nesting"):
+        return TOO_DEEP.format(limit=exc.limit)
+    if exc.what in _LIMIT_NAMES:
+        return TOO_COMPLEX.format(what=_LIMIT_NAMES[exc.what], limit=exc.limit)
+    return NOT_A_KEYSTORE  # a structure with more fields than its type has: malformed
 
 
 def _pkcs12_layout(data: bytes) -> _Pkcs12Layout:
@@ -459,7 +583,17 @@ def _pbe_iterations(algorithm: univ.Sequence) -> int:
     largest one is taken; an algorithm without parameters (JKS, NULL) yields 0.
     """
     parameters = algorithm["parameters"]
-    return _max_integer(_decode(parameters)[0]) if parameters.isValue else 0
+    if not parameters.isValue:
+        return 0
+    raw = bytes(parameters)
+    # Decoded without a schema, so bounded first: a crafted SEQUENCE of 50,000 INTEGERs here
+    # would cost pyasn1 seconds (JCEKS keys and PKCS#12 encrypted safes reach this unscanned).
+    walk = ber.Walker(max_elements=MAX_ALGORITHM_ELEMENTS, max_depth=MAX_BER_DEPTH)
+    try:
+        walk.tree(walk.element(raw), limit=MAX_ALGORITHM_ELEMENTS, what="parameter elements")
+    except ber.BerLimitError as exc:
+        raise KeystoreError(_limit_message(exc, 0)) from exc
+    return _max_integer(_decode(raw)[0])
 
 
 def _max_integer(value: object) -> int:

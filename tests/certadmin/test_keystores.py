@@ -446,7 +446,7 @@ def bad_files(store) -> dict[str, tuple[bytes, str]]:
         "truncated p12": (p12[: len(p12) // 2], keystores.NOT_A_KEYSTORE),
         "tampered p12 mac": (flipped(p12, len(p12) - 30), keystores.BAD_PASSWORD),
         "ber length 4 GiB": (b"\x30\x84\xff\xff\xff\xff" + bytes(64), keystores.NOT_A_KEYSTORE),
-        "deep nesting": (b"\x30\x80" * 50_000, keystores.NOT_A_KEYSTORE),
+        "deep nesting": (b"\x30\x80" * 50_000, keystores.TOO_DEEP.format(limit=32)),
     }
 
 
