@@ -290,23 +290,17 @@ def destroy_master_key(
     return lost
 
 
-@transaction.atomic
 def import_master_key(
     *, org: Organization, version: int, text: str, password: str, acting_user: Actor
 ) -> MasterKey:
     """Bring a destroyed key back from its export file; it returns as Archived.
 
     Refused (ValidationError with the reason) for a wrong password, a damaged file, or a
-    file holding another org's key or another key of this org.
+    file holding another org's key or another key of this org. The file is unwrapped (scrypt,
+    up to 128 MiB and a second) before the transaction opens; the key's state is checked
+    again under the lock.
     """
-    locked = {k.version: k for k in _org_keys_locked(org)}
-    key = locked.get(version)
-    if key is None:
-        raise ValidationError(f"This org has no master key {version}.")
-    if not key.is_destroyed:
-        raise ValidationError(
-            f"Only destroyed keys can be imported; key {version} is {key.get_state_display()}."
-        )
+    key = _destroyed_key(MasterKey.objects.filter(organization=org, version=version), version)
     try:
         material = crypto.import_key(
             text,
@@ -317,16 +311,30 @@ def import_master_key(
         )
     except crypto.KeyImportError as exc:
         raise ValidationError(str(exc), code="import") from None
-    key.state, key.imported_at = MasterKey.State.ARCHIVED, timezone.now()
-    key.material = envelope.seal(material, purpose=keyring.material_purpose())
-    key.save(update_fields=["state", "material", "imported_at"])
-    record_audit(
-        org=org,
-        acting_user=acting_user,
-        section=KEYS_SECTION,
-        action="importedMasterKey",
-        message=f"Imported master encryption key {version} from its export file; it is archived",
-    )
+    with transaction.atomic():
+        key = _destroyed_key(_org_keys_locked(org), version)  # imported meanwhile: refused
+        key.state, key.imported_at = MasterKey.State.ARCHIVED, timezone.now()
+        key.material = envelope.seal(material, purpose=keyring.material_purpose())
+        key.save(update_fields=["state", "material", "imported_at"])
+        record_audit(
+            org=org,
+            acting_user=acting_user,
+            section=KEYS_SECTION,
+            action="importedMasterKey",
+            message=f"Imported master encryption key {version} from its export file; "
+            "it is archived",
+        )
+    return key
+
+
+def _destroyed_key(keys: Iterable[MasterKey], version: int) -> MasterKey:
+    key = next((k for k in keys if k.version == version), None)
+    if key is None:
+        raise ValidationError(f"This org has no master key {version}.")
+    if not key.is_destroyed:
+        raise ValidationError(
+            f"Only destroyed keys can be imported; key {version} is {key.get_state_display()}."
+        )
     return key
 
 

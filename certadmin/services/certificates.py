@@ -224,13 +224,13 @@ class UploadResult:
     warnings: list[str]
 
 
-@transaction.atomic
 def upload_signed_certificate(
     *, certificate: Certificate, data: bytes, acting_user: User | None, now: datetime | None = None
 ) -> UploadResult:
     """Store the CA's signed certificate (and chain) for a CA-signed certificate (SPEC 2.2).
 
-    Upload and Update Signed Certificate both land here; nothing changes on any error.
+    Upload and Update Signed Certificate both land here; nothing changes on any error. The file
+    is parsed and matched to the key before the transaction opens (it only writes).
     """
     if certificate.kind != Certificate.Kind.CA_SIGNED:
         raise ValidationError(
@@ -250,11 +250,20 @@ def upload_signed_certificate(
     except ValueError as exc:
         raise ValidationError(str(exc)) from exc
     updating = not certificate.is_awaiting_signature
-    _apply_chain(certificate, chain)
     now = now or timezone.now()
-    certificate.modified_at, certificate.modified_by = now, acting_user
-    certificate.save()
     not_before, not_after = facts_window(chain[0])
+    with transaction.atomic():
+        _apply_chain(certificate, chain)
+        certificate.modified_at, certificate.modified_by = now, acting_user
+        certificate.save()
+        record_audit(
+            org=certificate.organization,
+            acting_user=acting_user,
+            section=SECTION,
+            action="updatedSignedCert" if updating else "uploadedSignedCert",
+            message=f"{'Updated' if updating else 'Uploaded'} the signed certificate of "
+            f"{certificate.unique_name} (chain of {len(chain)}, expires {not_after:%Y-%m-%d})",
+        )
     warnings = []
     if not_after <= now:
         warnings.append(
@@ -265,14 +274,6 @@ def upload_signed_certificate(
         warnings.append(
             f"The uploaded certificate is not valid before {not_before:%Y-%m-%d %H:%M} UTC."
         )
-    record_audit(
-        org=certificate.organization,
-        acting_user=acting_user,
-        section=SECTION,
-        action="updatedSignedCert" if updating else "uploadedSignedCert",
-        message=f"{'Updated' if updating else 'Uploaded'} the signed certificate of "
-        f"{certificate.unique_name} (chain of {len(chain)}, expires {not_after:%Y-%m-%d})",
-    )
     return UploadResult(certificate, warnings)
 
 

@@ -3,6 +3,7 @@
 import io
 import zipfile
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -160,13 +161,19 @@ def _key_type(alias: str, key: object) -> str:
     return key_type
 
 
-def _unique_name(alias: str, taken: set[str]) -> str:
+def _alias_problem(alias: str) -> str:
+    """Why `alias` cannot become a Unique Name, or "" (uniqueness is checked on writing)."""
     name = naming.unique_name_from(alias)
     if not name or naming.unique_name_problems(name):
-        raise ValidationError(
+        return (
             f"The alias '{alias}' cannot be made a valid Unique Name (letters, digits and "
             "underscores, beginning with a letter)."
         )
+    return ""
+
+
+def _unique_name(alias: str, taken: set[str]) -> str:
+    name = naming.unique_name_from(alias)
     if name.lower() in taken:
         raise ValidationError(
             f"The alias '{alias}' becomes the Unique Name {name}, which another certificate "
@@ -176,13 +183,14 @@ def _unique_name(alias: str, taken: set[str]) -> str:
     return name
 
 
-@transaction.atomic
 def import_keystore(
     *, org: Organization, data: bytes, password: str, acting_user: User | None
 ) -> ImportResult:
     """Import every PrivateKeyEntry of a JKS, JCEKS or PKCS#12 store as a certificate.
 
     All entries or none: any refused entry raises ValidationError and nothing is saved.
+    The store is read and every key checked before the transaction opens, so a costly file
+    never holds the database's write lock (on SQLite, the only one).
     """
     try:
         contents = keystores.read_keystore(
@@ -195,56 +203,26 @@ def import_keystore(
         raise ValidationError(str(exc)) from exc
     if not contents.keys:
         raise ValidationError(NO_PRIVATE_KEY)
-    taken = {
-        name.lower()
-        for name in Certificate.objects.for_org(org).values_list("unique_name", flat=True)
-    }
     now = timezone.now()
-    rows = []
-    for entry in contents.keys:
-        key_type = _key_type(entry.alias, entry.private_key)
-        unique_name = _unique_name(entry.alias, taken)
-        leaf = entry.chain[0]
-        facts = crypto.describe(leaf)
-        der = entry.private_key.private_bytes(
-            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )  # fmt: skip
-        rows.append(
-            Certificate(
-                organization=org,
-                label=entry.alias[: naming.MAX_LABEL],
-                unique_name=unique_name,
-                kind=Certificate.Kind.SELF_SIGNED
-                if facts.is_self_issued
-                else Certificate.Kind.CA_SIGNED,
-                key_type=key_type,
-                exportable=True,
-                private_key=envelope.seal(der, purpose=PRIVATE_KEY_PURPOSE),
-                chain_pem=crypto.chain_pem(entry.chain),
-                subject=facts.subject,
-                issuer=facts.issuer,
-                serial=facts.serial,
-                fingerprint_sha256=crypto.fingerprint_hex(leaf),
-                not_before=facts.not_before,
-                not_after=facts.not_after,
-                created_at=now,
-                modified_at=now,
-                created_by=acting_user,
-                modified_by=acting_user,
-            )
+    rows = [_new_row(org, entry, acting_user, now) for entry in contents.keys]
+    with transaction.atomic():
+        taken = {
+            name.lower()
+            for name in Certificate.objects.for_org(org).values_list("unique_name", flat=True)
+        }
+        for row, entry in zip(rows, contents.keys, strict=True):
+            row.unique_name = _unique_name(entry.alias, taken)
+        Certificate.objects.bulk_create(rows, batch_size=500)
+        names = ", ".join(r.unique_name for r in rows)
+        skipped = f"; skipped {len(contents.skipped)} entr(y/ies)" if contents.skipped else ""
+        record_audit(
+            org=org,
+            acting_user=acting_user,
+            section=SECTION,
+            action="importedKeystore",
+            message=f"Imported {len(rows)} certificate(s) from a {contents.store_type} keystore"
+            f"{skipped}: {names}",
         )
-    Certificate.objects.bulk_create(rows, batch_size=500)
-    names = ", ".join(r.unique_name for r in rows)
-    skipped = f"; skipped {len(contents.skipped)} entr(y/ies)" if contents.skipped else ""
-    record_audit(
-        org=org,
-        acting_user=acting_user,
-        section=SECTION,
-        action="importedKeystore",
-        message=f"Imported {len(rows)} certificate(s) from a {contents.store_type} keystore"
-        f"{skipped}: {names}",
-    )
     imported = list(
         Certificate.objects.for_org(org)
         .filter(unique_name__in=[r.unique_name for r in rows])
@@ -253,3 +231,38 @@ def import_keystore(
         .order_by("unique_name")
     )
     return ImportResult(imported, contents.skipped, contents.store_type)
+
+
+def _new_row(
+    org: Organization, entry: keystores.ImportedKey, acting_user: User | None, now: datetime
+) -> Certificate:
+    """The certificate row of a checked entry; its Unique Name is given in the transaction."""
+    key_type = _key_type(entry.alias, entry.private_key)
+    naming_problem = _alias_problem(entry.alias)
+    if naming_problem:
+        raise ValidationError(naming_problem)
+    leaf = entry.chain[0]
+    facts = crypto.describe(leaf)
+    der = entry.private_key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )  # fmt: skip
+    return Certificate(
+        organization=org,
+        label=entry.alias[: naming.MAX_LABEL],
+        kind=Certificate.Kind.SELF_SIGNED if facts.is_self_issued else Certificate.Kind.CA_SIGNED,
+        key_type=key_type,
+        exportable=True,
+        private_key=envelope.seal(der, purpose=PRIVATE_KEY_PURPOSE),
+        chain_pem=crypto.chain_pem(entry.chain),
+        subject=facts.subject,
+        issuer=facts.issuer,
+        serial=facts.serial,
+        fingerprint_sha256=crypto.fingerprint_hex(leaf),
+        not_before=facts.not_before,
+        not_after=facts.not_after,
+        created_at=now,
+        modified_at=now,
+        created_by=acting_user,
+        modified_by=acting_user,
+    )

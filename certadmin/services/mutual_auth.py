@@ -98,7 +98,6 @@ def _refuse_if_registered(org: Organization, fingerprint: str) -> None:
     raise ValidationError({"certificate": [MSG_OTHER_ORG]})
 
 
-@transaction.atomic
 def upload_mutual_auth_certificate(
     *,
     org: Organization,
@@ -111,7 +110,8 @@ def upload_mutual_auth_certificate(
     """Register a client certificate (and its chain) for mutual TLS in `org`.
 
     Raise ValidationError with user-facing messages when the names, the file or the
-    certificate do not pass the checks of SPEC 5; nothing is stored then.
+    certificate do not pass the checks of SPEC 5; nothing is stored then. The file is parsed
+    and checked before the transaction opens (it only writes).
     """
     now = now or timezone.now()
     check_names(org=org, label=label, unique_name=unique_name)
@@ -147,6 +147,14 @@ def upload_mutual_auth_certificate(
     try:
         with transaction.atomic():
             certificate.save()
+            record_audit(
+                org=org,
+                acting_user=acting_user,
+                section=SECTION,
+                action="uploadedMutualAuthCert",
+                message=f"Uploaded mutual authentication certificate {unique_name} "
+                f"({facts.subject}, expires {facts.not_after:%Y-%m-%d})",
+            )
     except IntegrityError as exc:  # a concurrent upload of the same certificate or name
         _refuse_if_registered(org, fingerprint)
         check_names(org=org, label=label, unique_name=unique_name)
@@ -155,14 +163,6 @@ def upload_mutual_auth_certificate(
     warnings = list(checked.warnings)
     if checked.reordered:
         warnings.insert(0, MSG_REORDERED)
-    record_audit(
-        org=org,
-        acting_user=acting_user,
-        section=SECTION,
-        action="uploadedMutualAuthCert",
-        message=f"Uploaded mutual authentication certificate {unique_name} "
-        f"({facts.subject}, expires {facts.not_after:%Y-%m-%d})",
-    )
     log.info("mutual-auth certificate %s uploaded into %s", certificate.uuid, org.public_id)
     return UploadResult(certificate, warnings)
 
