@@ -33,7 +33,7 @@ STEPS = (
 
 TEXT = """Hello {name},
 
-Certificates of the organization {org_name} (Organization ID {org_id}) are about to expire.
+Certificates of the organization {org_name} (Organization ID {org_id}) {state}.
 {lines}
 To replace a certificate before it expires:
 {steps}
@@ -50,7 +50,7 @@ HTML = """<!doctype html>
 <body style="font-family: Arial, Helvetica, sans-serif; color: #181818; line-height: 1.4;">
 <p>Hello {name},</p>
 <p>Certificates of the organization <strong>{org_name}</strong> (Organization ID {org_id}) \
-are about to expire.</p>
+{state}.</p>
 <ul>
 {lines}</ul>
 <p>To replace a certificate before it expires:</p>
@@ -63,7 +63,7 @@ are about to expire.</p>
 </html>
 """
 HTML_LINE = (
-    '  <li><a href="{url}">{label}</a>, {kind}, expires on {date}. '
+    '  <li><a href="{url}">{label}</a>, {kind}, {expires} {date}. '
     "<strong>Warning: {warning}</strong></li>\n"
 )
 TEXT_STEPS = "\n".join(f"{n}. {step}" for n, step in enumerate(STEPS, 1))
@@ -91,15 +91,30 @@ class Line:
         return self.expires_on.isoformat()
 
     @property
+    def late(self) -> bool:
+        """A day-of notice sent after its day (a mail outage kept it from going out)."""
+        return self.days_left < 0
+
+    @property
+    def expires(self) -> str:
+        return "expired on" if self.late else "expires on"
+
+    @property
     def warning(self) -> str:
-        if self.days_left <= 0:
+        if self.late:
+            ago = -self.days_left
+            return (
+                f"This certificate has expired. This notice is late: it was due on {self.date}, "
+                f"the day of expiration, {ago} day(s) ago, but could not be sent that day."
+            )
+        if self.days_left == 0:
             return "This certificate expires today."
         return f"This certificate will expire in {self.days_left} day(s)."
 
     @property
     def text(self) -> str:
-        """The line of SPEC 4, word for word."""
-        return f"{self.label}, {self.kind}, expires on {self.date}. Warning: {self.warning}"
+        """The line of SPEC 4, word for word (a late one says "expired on")."""
+        return f"{self.label}, {self.kind}, {self.expires} {self.date}. Warning: {self.warning}"
 
     @property
     def html(self) -> str:
@@ -107,6 +122,7 @@ class Line:
             url=escape(self.url),
             label=escape(self.label),
             kind=escape(self.kind),
+            expires=self.expires,
             date=self.date,
             warning=escape(self.warning),
         )
@@ -121,11 +137,20 @@ def settings_url(org: Organization) -> str:
     return absolute(reverse("notifications:settings", args=[org.public_id]))
 
 
+def _state(lines: list[Line]) -> str:
+    if all(line.late for line in lines):
+        return "have expired"
+    if any(line.late for line in lines):
+        return "have expired or are about to expire"
+    return "are about to expire"
+
+
 def text_body(*, org: Organization, name: str, lines: list[Line], reason: str, page: str) -> str:
     return TEXT.format(
         name=name,
         org_name=org.name,
         org_id=org.public_id,
+        state=_state(lines),
         lines="".join(TEXT_LINE.format(text=line.text, url=line.url) for line in lines),
         steps=TEXT_STEPS,
         reason=reason,
@@ -138,6 +163,7 @@ def html_body(*, org: Organization, name: str, lines: list[Line], reason: str, p
         name=escape(name),
         org_name=escape(org.name),
         org_id=escape(org.public_id),
+        state=_state(lines),
         lines="".join(line.html for line in lines),
         steps=HTML_STEPS,
         reason=escape(reason),

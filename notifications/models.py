@@ -79,14 +79,15 @@ class ExpiryNoticeQuerySet(models.QuerySet["ExpiryNotice"]):
         return self.filter(organization=org)
 
     def pending(self, *, now: datetime | None = None) -> Self:
-        """Notices a run should (re)try: failed ones, and claims older than the lease.
+        """Notices a run should (re)try: failed and held ones, and claims older than the lease.
 
-        A claim younger than the lease belongs to a run that may still be sending it.
+        A claim younger than the lease belongs to a run that may still be sending it: a run
+        renews its claims while it sends (services._Job._renew).
         """
         now = now or timezone.now()
         stale = now - timedelta(seconds=settings.EXPIRY_NOTICE_CLAIM_LEASE_SECONDS)
         return self.filter(
-            Q(state=ExpiryNotice.State.FAILED)
+            Q(state__in=[ExpiryNotice.State.FAILED, ExpiryNotice.State.HELD])
             | Q(state=ExpiryNotice.State.CLAIMED, claimed_at__lt=stale)
         )
 
@@ -109,6 +110,9 @@ class ExpiryNotice(models.Model):
         FAILED = "failed", "Failed"  # the mail server refused it; the next run retries
         SUPERSEDED = "superseded", "Superseded"  # a tighter notice was due: never sent late
         SUPPRESSED = "suppressed", "Suppressed"  # renewed, deleted or recipient gone
+        # The recipient already had this org's email today (one per person per org per day):
+        # it goes with their next day's digest.
+        HELD = "held", "Held for the next day"
 
     # No index of its own: notifications_notice_org (organization, -created_at) serves the
     # lookups by org, and every index costs each mark (a non-HOT update) one more entry.
@@ -177,7 +181,7 @@ class ExpiryNotice(models.Model):
             models.Index(
                 fields=["state", "claimed_at"],
                 name="notifications_notice_pending",
-                condition=Q(state__in=["claimed", "failed"]),
+                condition=Q(state__in=["claimed", "failed", "held"]),
             ),
         ]
 
@@ -280,6 +284,17 @@ class NotificationRunQuerySet(models.QuerySet["NotificationRun"]):
     def succeeded(self) -> Self:
         return self.filter(status=NotificationRun.Status.SUCCEEDED)
 
+    def interrupt_stale(self, *, now: datetime) -> int:
+        """Record as interrupted the runs still "running" whose heartbeat is older than the
+        claim lease: their process is gone (a live run renews it with its claims), and
+        their claims are free for others to take over. Returns how many."""
+        stale = now - timedelta(seconds=settings.EXPIRY_NOTICE_CLAIM_LEASE_SECONDS)
+        return self.filter(status=NotificationRun.Status.RUNNING, heartbeat_at__lt=stale).update(
+            status=NotificationRun.Status.INTERRUPTED,
+            error="Stopped without finishing (process killed or host lost); its unsent "
+            "notices are retried by later runs.",
+        )
+
 
 class NotificationRun(models.Model):
     """One run of the job, whatever started it (schedule, command, admin)."""
@@ -289,8 +304,13 @@ class NotificationRun(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         PARTIAL = "partial", "Some notices failed"
         FAILED = "failed", "Failed"
+        # Stopped without finishing (process killed, host lost): found by a later run.
+        INTERRUPTED = "interrupted", "Interrupted"
 
     started_at = models.DateTimeField(default=timezone.now)
+    # Renewed with the run's claims: a run still "running" with an older heartbeat than
+    # the claim lease is no longer working (NotificationRun.objects.interrupt_stale()).
+    heartbeat_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     trigger = models.CharField(max_length=20, default="schedule")
     # Set when run for a chosen day (`send_expiry_notifications --date`).
@@ -301,6 +321,9 @@ class NotificationRun(models.Model):
     notices_failed = models.PositiveIntegerField(default=0)
     superseded = models.PositiveIntegerField(default=0)
     suppressed = models.PositiveIntegerField(default=0)
+    # Claimed by this run, then taken over by another (this run stalled past the lease):
+    # this run did not send them, or its mark after sending was refused.
+    notices_lost = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     host = models.CharField(max_length=200, blank=True)
 
@@ -315,10 +338,11 @@ class NotificationRun(models.Model):
 
     @property
     def summary(self) -> str:
+        lost = f", {self.notices_lost} lost to another run" if self.notices_lost else ""
         return (
             f"{self.emails_sent} email(s) with {self.notices_sent} notice(s) sent, "
             f"{self.notices_failed} failed, {self.superseded} superseded, "
-            f"{self.suppressed} suppressed"
+            f"{self.suppressed} suppressed{lost}"
         )
 
 
@@ -334,6 +358,7 @@ class NotificationRunOrg(models.Model):
     notices_failed = models.PositiveIntegerField(default=0)
     superseded = models.PositiveIntegerField(default=0)
     suppressed = models.PositiveIntegerField(default=0)
+    notices_lost = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-run__started_at", "-id"]

@@ -15,7 +15,7 @@ something due, never with the number of certificates.
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -249,11 +249,14 @@ class OrgPlan:
     recipients: list[Recipient]
     # New notices, as column values (ExpiryNotice.insert_new): to send, and recorded unsent.
     claims: list[dict[str, Any]] = field(default_factory=list)
+    held: list[dict[str, Any]] = field(default_factory=list)
     superseded: list[dict[str, Any]] = field(default_factory=list)
     retry: list[int] = field(default_factory=list)  # pending notices to send again
     retry_items: list[PendingItem] = field(default_factory=list)
     supersede: dict[int, str] = field(default_factory=dict)  # pending id -> reason
     suppress: dict[int, str] = field(default_factory=dict)
+    # Recipients who already had this org's email today: their notices wait for tomorrow.
+    emailed_today: set[int] = field(default_factory=set)
 
 
 def plan_batch(
@@ -272,12 +275,14 @@ def plan_batch(
     current = _current_objects([p for work in batch for p in work.pending])
     details = _due_details([d for work in batch for d in work.due])
     recorded = _recorded_thresholds(list(details.values()))
+    emailed = _emailed_today(list(orgs.values()), now=now, on_date=on_date)
     plans = []
     for work in batch:
         org = orgs.get(work.org_id)
         if org is None:  # deleted while the run was going
             continue
         plan = OrgPlan(org, org_today(org, now=now, on_date=on_date), recipients.get(org.pk, []))
+        plan.emailed_today = emailed.get(org.pk, set())
         _plan_pending(plan, work.pending, current, thresholds)
         due = [
             details[(d.source, d.object_id)] for d in work.due if (d.source, d.object_id) in details
@@ -285,6 +290,40 @@ def plan_batch(
         _plan_due(plan, due, recorded, thresholds, now=now)
         plans.append(plan)
     return plans
+
+
+def _emailed_today(
+    orgs: list[Organization], *, now: datetime, on_date: date | None
+) -> dict[int, set[int]]:
+    """{org id: the recipients already emailed today (the org's local day)}, one query.
+
+    SPEC 4: at most one email per person per org per day. A certificate that enters a
+    window after the person's digest went out (imported, renewed, or a permission granted
+    later that day) waits for the next day's digest.
+    """
+    if not orgs:
+        return {}
+    starts, ends = {}, {}
+    for org in orgs:
+        day = org_today(org, now=now, on_date=on_date)
+        starts[org.pk] = windows.start_of_day(day, org.tzinfo)
+        ends[org.pk] = windows.start_of_day(day + timedelta(days=1), org.tzinfo)
+    rows = (
+        ExpiryNotice.objects.filter(
+            organization_id__in=list(starts),
+            state=ExpiryNotice.State.SENT,
+            sent_at__gte=min(starts.values()),
+            sent_at__lt=max(ends.values()),
+        )
+        .order_by()
+        .values_list("organization_id", "recipient_id", "sent_at")
+        .distinct()
+    )
+    emailed: dict[int, set[int]] = defaultdict(set)
+    for org_id, recipient_id, sent_at in rows:
+        if recipient_id is not None and starts[org_id] <= sent_at < ends[org_id]:
+            emailed[org_id].add(recipient_id)
+    return emailed
 
 
 def _due_details(keys: list[DueKey]) -> dict[tuple[str, int], DueItem]:
@@ -349,6 +388,10 @@ def _recorded_thresholds(due: list[DueItem]) -> set[tuple[str, int, datetime, in
     return recorded
 
 
+# How long after its day a day-of notice that could not be sent is still sent (late).
+LATE_DAY_OF_DAYS = 7
+
+
 def _plan_pending(
     plan: OrgPlan,
     pending: list[PendingItem],
@@ -368,13 +411,29 @@ def _plan_pending(
             left = windows.days_left(item.expires_at, plan.today, plan.org.tzinfo)
             window = windows.window_for(left, thresholds)
             recipient = receiving.get(item.recipient_id or 0)
-            if window is None or window.threshold != item.threshold:
+            if (window is None or window.threshold != item.threshold) and not _late_day_of(
+                item, left, thresholds
+            ):
                 plan.supersede[item.id] = "Its window passed before it could be sent."
             elif recipient is None or item.threshold not in recipient.thresholds:
                 plan.suppress[item.id] = "The recipient no longer receives these notices."
+            elif recipient.user_id in plan.emailed_today:
+                continue  # left pending: it goes with the person's next day's digest
             else:
                 plan.retry.append(item.id)
                 plan.retry_items.append(item)
+
+
+def _late_day_of(item: PendingItem, days_left: int, thresholds: tuple[int, ...]) -> bool:
+    """A pending notice of the tightest threshold (the day-of notice), its day passed.
+
+    There is no tighter notice to send instead, so superseding it would mean the person is
+    never told: it is sent late (the email says so), for up to LATE_DAY_OF_DAYS days after
+    the expiration date. Only notices that exist are sent late: a run that hit a mail
+    outage or crashed left them failed or claimed; a day on which no run started at all
+    leaves no notice to send.
+    """
+    return item.threshold == min(thresholds) and -LATE_DAY_OF_DAYS <= days_left < 0
 
 
 def _plan_due(
@@ -390,7 +449,24 @@ def _plan_due(
         src = source(item.source)
         fk = {src.fk_field + "_id": item.object_id} if src and src.fk_field else {}
         for recipient in receiving:
-            if item.threshold in recipient.thresholds:
+            if item.threshold not in recipient.thresholds:
+                continue
+            if recipient.user_id in plan.emailed_today:
+                # Recorded, so that the due selection (per certificate) does not pick it
+                # again, and sent with the person's next digest (late if it is the day-of).
+                plan.held.append(
+                    _notice(
+                        item,
+                        recipient,
+                        item.threshold,
+                        now=now,
+                        state=ExpiryNotice.State.HELD,
+                        last_error="This person already had an email about this organization "
+                        "today: it goes with the next day's.",
+                        **fk,
+                    )
+                )
+            else:
                 plan.claims.append(_notice(item, recipient, item.threshold, now=now, **fk))
         # Caught up late: the larger notices it skipped are recorded, never sent late.
         for larger in (t for t in thresholds if t > item.threshold):

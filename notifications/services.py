@@ -15,7 +15,7 @@ import socket
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from itertools import islice
 from typing import Any, TypeVar
 from uuid import UUID
@@ -24,6 +24,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import BadHeaderError, EmailMessage, get_connection
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 
@@ -64,6 +65,7 @@ class Tally:
     notices_failed: int = 0
     superseded: int = 0
     suppressed: int = 0
+    notices_lost: int = 0
 
     def add(self, other: "Tally") -> None:
         for name in self.__dataclass_fields__:
@@ -156,6 +158,16 @@ class _Job:
         self.connection: Any = None
         self.links = _Links()
         self.unmarked: list[tuple[list[int], str, str]] = []
+        # The batch being sent: each claimed notice's org, the ones not yet sent, the org
+        # figures, and when the claims were last renewed (self.clock() time).
+        self.org_of: dict[int, int] = {}
+        self.unsent: set[int] = set()
+        self.results: dict[int, Tally] = {}
+        self.renewed_at: datetime | None = None
+        # Claims are renewed three times per lease, so one is never older than a third of
+        # the lease when its email starts: only an email taking two thirds of the lease
+        # (10 minutes by default) could see its notices taken over while it is sent.
+        self.renew_every = timedelta(seconds=settings.EXPIRY_NOTICE_CLAIM_LEASE_SECONDS / 3)
 
     def run(self, retry_ids: list[int] | None = None) -> Outcome:
         started = self.clock()
@@ -166,6 +178,7 @@ class _Job:
                 on_date=self.on_date,
                 host=f"{socket.gethostname()}:{os.getpid()}",
             )
+            NotificationRun.objects.exclude(pk=self.run_row.pk).interrupt_stale(now=started)
         error = ""
         relaxed = self._relax_commits()
         try:
@@ -254,34 +267,59 @@ class _Job:
             .values(*_ROW_FIELDS)
         ):
             mine[row["organization_id"]].append(row)
-        results: dict[int, Tally] = {}
+        self.org_of = {row["id"]: org_id for org_id, rows in mine.items() for row in rows}
+        self.unsent = set(self.org_of)
+        self.results = self._recorded_by_claim(org_ids)
         try:
             for plan in plans:
-                results[plan.org.pk] = tally = Tally(
-                    superseded=len(plan.superseded) + len(plan.supersede),
-                    suppressed=len(plan.suppress),
-                )
-                self._send_org(plan, mine.get(plan.org.pk, []), tally)
+                self._send_org(plan, mine.get(plan.org.pk, []), self.results[plan.org.pk])
         except MailServerDown as exc:
             self._flush_marks()
             # Give back what this batch had claimed and not sent: failed, retried next run.
-            failed = ExpiryNotice.objects.claimed_by(self.run_row).update(
-                state=State.FAILED,
-                last_attempt_at=self.clock(),
-                last_error=f"Mail server unavailable: {exc}"[:500],
+            unsent = sorted(self.unsent)
+            given_back = (
+                ExpiryNotice.objects.claimed_by(self.run_row)
+                .filter(pk__in=unsent)
+                .update(
+                    state=State.FAILED,
+                    last_attempt_at=self.clock(),
+                    last_error=f"Mail server unavailable: {exc}"[:500],
+                )
             )
-            self.tally.notices_failed += failed
+            self._count(unsent, given_back, State.FAILED, "notices_failed")
             raise
         finally:
             self._flush_marks()
-            self._record(plans, results)
+            self._record(plans, self.results)
+
+    def _recorded_by_claim(self, org_ids: list[int]) -> dict[int, Tally]:
+        """Per org, the notices this run's claim recorded superseded or suppressed.
+
+        Counted in the table, not in the plan: a notice another run inserted or settled
+        first is that run's, and is not counted twice.
+        """
+        assert self.run_row is not None
+        results = {org_id: Tally() for org_id in org_ids}
+        rows = (
+            ExpiryNotice.objects.filter(
+                run=self.run_row,
+                organization_id__in=org_ids,
+                state__in=[State.SUPERSEDED, State.SUPPRESSED],
+            )
+            .order_by()
+            .values_list("organization_id", "state")
+            .annotate(n=Count("pk"))
+        )
+        for org_id, state, n in rows:
+            setattr(results[org_id], str(state), n)
+        return results
 
     def _claim(self, plans: list[planning.OrgPlan]) -> None:
         """Insert this batch's new notices and take over the ones to retry, in one commit."""
         assert self.run_row is not None
         now = self.clock()
         run = self.run_row
-        new = [notice for plan in plans for notice in (*plan.claims, *plan.superseded)]
+        new = [notice for plan in plans for notice in (*plan.claims, *plan.held, *plan.superseded)]
         for notice in new:
             notice["run_id"] = run.pk
             if notice["state"] == State.CLAIMED:
@@ -297,6 +335,8 @@ class _Job:
                 reasons[(State.SUPPRESSED, reason)].append(pk)
         retry = sorted(pk for plan in plans for pk in plan.retry)
         with transaction.atomic():
+            NotificationRun.objects.filter(pk=run.pk).update(heartbeat_at=now)
+            self.renewed_at = now
             # Conflicts are notices another run inserted first: they are that run's to send.
             ExpiryNotice.insert_new(new)
             for (state, reason), pks in reasons.items():
@@ -335,6 +375,8 @@ class _Job:
         assert self.run_row is not None
         page_url = self.links.settings_page(plan.org.public_id)
         for digest in self._digests(plan, rows):
+            if not self._still_mine(digest):
+                continue
             try:
                 self._send(
                     emails.build_digest(
@@ -348,21 +390,55 @@ class _Job:
                 )
             except MESSAGE_ERRORS as exc:
                 digest.outcome = f"failed: {exc}"
-                tally.notices_failed += self._mark(digest, State.FAILED, error=str(exc))
+                self._mark(digest, State.FAILED, error=str(exc))
             except MailServerDown as exc:
                 digest.outcome = f"failed: {exc}"
-                tally.notices_failed += self._mark(
-                    digest, State.FAILED, error=f"Mail server unavailable: {exc}"
-                )
+                self._mark(digest, State.FAILED, error=f"Mail server unavailable: {exc}")
                 if self.on_digest:
                     self.on_digest(digest)
                 raise
             else:
                 digest.outcome = "sent"
                 tally.emails_sent += 1
-                tally.notices_sent += self._mark(digest, State.SENT)
+                self._mark(digest, State.SENT)
             if self.on_digest:
                 self.on_digest(digest)
+
+    def _still_mine(self, digest: Digest) -> bool:
+        """Keep in `digest` only the notices this run still holds, renewing the claims when
+        a third of the lease has passed; False if none is left to send."""
+        assert self.renewed_at is not None
+        if self.clock() - self.renewed_at >= self.renew_every:
+            self._renew()
+        keep = [i for i, pk in enumerate(digest.notice_ids) if pk in self.unsent]
+        if len(keep) < len(digest.notice_ids):
+            digest.lines = [digest.lines[i] for i in keep]
+            digest.notice_ids = [digest.notice_ids[i] for i in keep]
+        return bool(keep)
+
+    def _renew(self) -> None:
+        """Renew this run's claims and heartbeat; forget the claims another run took over.
+
+        Another run takes over a claim only once it is older than the lease, so a claim
+        renewed here stays this run's for a lease. One that was taken over meanwhile (this
+        run stalled for longer than the lease) is that run's to send: it is counted lost.
+        """
+        assert self.run_row is not None
+        self._flush_marks()  # so that the claims left are exactly the unsent notices
+        now = self.clock()
+        with transaction.atomic():
+            held = ExpiryNotice.objects.claimed_by(self.run_row).update(claimed_at=now)
+            NotificationRun.objects.filter(pk=self.run_row.pk).update(heartbeat_at=now)
+        self.renewed_at = now
+        if held < len(self.unsent):
+            mine = set(
+                ExpiryNotice.objects.claimed_by(self.run_row)
+                .filter(pk__in=sorted(self.unsent))
+                .values_list("pk", flat=True)
+            )
+            for pk in self.unsent - mine:
+                self.results[self.org_of[pk]].notices_lost += 1
+            self.unsent &= mine
 
     def _digests(self, plan: planning.OrgPlan, rows: list[dict[str, Any]]) -> Iterator[Digest]:
         by_user = {r.user_id: r for r in plan.recipients if r.email}
@@ -395,7 +471,7 @@ class _Job:
                 self.connection.close()
             self.connection = None
 
-    def _mark(self, digest: Digest, state: str, *, error: str = "") -> int:
+    def _mark(self, digest: Digest, state: str, *, error: str = "") -> None:
         """Record the outcome of one email: at once (the default), or with the next few.
 
         Marks are written after the server accepted the email, never before, so a crash in
@@ -403,10 +479,10 @@ class _Job:
         them together, one commit for several emails: fewer statements, and a crash may then
         repeat up to that many emails.
         """
+        self.unsent.difference_update(digest.notice_ids)
         self.unmarked.append((digest.notice_ids, state, error[:500]))
         if len(self.unmarked) >= max(1, settings.EXPIRY_NOTICE_MARK_EVERY):
             self._flush_marks()
-        return len(digest.notice_ids)
 
     def _flush_marks(self) -> None:
         if not self.unmarked or self.run_row is None:
@@ -415,17 +491,43 @@ class _Job:
         for ids, state, error in self.unmarked:
             groups[(state, error)] += ids
         now = self.clock()
+        marked: list[tuple[list[int], int, str]] = []
         # One commit for them all (a single UPDATE needs no transaction of its own).
         with transaction.atomic() if len(groups) > 1 else contextlib.nullcontext():
             for (state, error), ids in groups.items():
-                ExpiryNotice.mark(
+                done = ExpiryNotice.mark(
                     ids,
                     run_id=self.run_row.pk,
                     state=state,
                     now=now,
                     error=error,
                 )
+                marked.append((ids, done, state))
         self.unmarked = []
+        for ids, done, state in marked:
+            self._count(
+                ids, done, state, "notices_sent" if state == State.SENT else "notices_failed"
+            )
+
+    def _count(self, ids: list[int], done: int, state: str, figure: str) -> None:
+        """Add to each org's `figure` the notices of `ids` this run set to `state` (`done` of
+        them); the others had been taken over by another run: a mark by a run that lost its
+        claim changes nothing, and is counted lost."""
+        assert self.run_row is not None
+        if done == len(ids):
+            changed = set(ids)
+        else:
+            changed = set(
+                ExpiryNotice.objects.filter(pk__in=ids, run=self.run_row, state=state).values_list(
+                    "pk", flat=True
+                )
+            )
+        for pk in ids:
+            tally = self.results[self.org_of[pk]]
+            if pk in changed:
+                setattr(tally, figure, getattr(tally, figure) + 1)
+            else:
+                tally.notices_lost += 1
 
     def _record(self, plans: list[planning.OrgPlan], results: dict[int, Tally]) -> None:
         """Per-org figures of this batch, and a Setup Audit Trail line per org that had mail."""

@@ -7,6 +7,7 @@ DATABASE_URL names one, else a file copy of the SQLite one) and a real SMTP serv
 import os
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from collections import Counter
@@ -24,7 +25,7 @@ from notifications.services import send_expiry_notices
 from orgs import permissions
 from orgs.models import Organization
 from tests.conftest import make_member, make_org
-from tests.notifications.conftest import SharedDatabase, SmtpServer, expiring, holder
+from tests.notifications.conftest import ROOT, SharedDatabase, SmtpServer, expiring, holder
 
 pytestmark = pytest.mark.xdist_group("notification-processes")
 State = ExpiryNotice.State
@@ -164,3 +165,69 @@ def test_a_qcluster_runs_the_synced_schedule(
     # Moved on to the cron's next time after the cluster ran it (not still in the past). Not
     # "after now": run at hh:04:59, the next time is hh:05:00, already past when checked.
     assert Schedule.objects.get(name=spec.name).next_run > started
+
+
+# A second job, loaded and waiting: it runs the moment the test writes a line to its stdin,
+# so when it claims is decided by the test, not by how long Django takes to start.
+WAITING_JOB = """
+import django, sys
+django.setup()
+from django.core.management import call_command
+sys.stdin.readline()
+call_command("send_expiry_notifications")
+"""
+
+
+def test_a_batch_longer_than_the_lease_is_not_taken_over_and_sent_again(
+    shared_db: SharedDatabase, smtp_server: SmtpServer
+) -> None:
+    """Lease 2 s, 0.1 s per email, 60 emails: the first job's batch lasts three leases.
+
+    The second job is released once the first has sent for longer than the lease, while it
+    still has most of its batch to send: without renewal its claims would look stale.
+    """
+    org = make_org("Big")
+    people = [holder(org, make_member(org, f"reader{n}")) for n in range(60)]
+    _certificates_due_now(org, 30, 10)
+    smtp_server.handler.delay = 0.1
+    shared_db.push()
+    env = {"TEST_SMTP_PORT": str(smtp_server.port), "EXPIRY_NOTICE_CLAIM_LEASE_SECONDS": "2"}
+    second = subprocess.Popen(
+        [sys.executable, "-c", WAITING_JOB],
+        cwd=ROOT,
+        env=shared_db.env(**env),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    first = shared_db.manage("send_expiry_notifications", **env)
+    smtp_server.wait_for(25, timeout=60)  # 2.5 s of sending: older than the lease
+    assert first.poll() is None, "the first job ended before the second was released"
+    second_out, _ = _wait_with_input(second, "go\n", timeout=60)
+    first_out, _ = _wait(first, timeout=60)
+    shared_db.pull()
+
+    per_person = Counter(
+        (message.recipients[0], line)
+        for message in smtp_server.received
+        for line in message.part("text/plain").splitlines()
+        if "Warning:" in line
+    )
+    duplicates = sum(n - 1 for n in per_person.values())
+    assert duplicates == 0, f"{duplicates} duplicate notices\n{first_out}\n{second_out}"
+    assert len(per_person) == 2 * len(people)
+    assert len(smtp_server.received) == len(people)
+    assert set(
+        ExpiryNotice.objects.filter(state=State.SENT).values_list("attempts", flat=True)
+    ) == {1}
+    runs = list(NotificationRun.objects.all())
+    assert sum(r.notices_sent for r in runs) == 2 * len(people)  # no run over-reports
+    assert sum(r.emails_sent for r in runs) == len(people)
+
+
+def _wait_with_input(process: subprocess.Popen[str], line: str, timeout: float) -> tuple[str, str]:
+    out, err = process.communicate(line, timeout=timeout)
+    assert process.returncode == 0, err
+    return out, err
