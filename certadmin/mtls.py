@@ -15,13 +15,12 @@ import base64
 import binascii
 import hashlib
 import hmac
-import ipaddress
 import re
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property, lru_cache
+from functools import cached_property
 from urllib.parse import unquote
 
 from cryptography import x509
@@ -30,6 +29,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from certadmin.models import MutualAuthCertificate
+from orgs import proxies
 from orgs.models import Organization
 
 MTLS_MARKER = "mtls"
@@ -44,23 +44,9 @@ def meta_key(header: str) -> str:
     return "HTTP_" + header.upper().replace("-", "_")
 
 
-@lru_cache(maxsize=8)
-def _networks(
-    entries: tuple[str, ...],
-) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
-
-
 def is_trusted_proxy(address: str) -> bool:
     """Is `address` (REMOTE_ADDR) one of the configured TLS proxies?"""
-    entries = tuple(settings.CERTADMIN_MTLS_TRUSTED_PROXIES)
-    if not entries or not address:
-        return False
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for network in _networks(entries))
+    return proxies.is_trusted(address, settings.CERTADMIN_MTLS_TRUSTED_PROXIES)
 
 
 class ClientTls:

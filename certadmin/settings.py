@@ -189,6 +189,12 @@ AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
+# Behind nginx every TCP peer is the proxy: axes asks orgs.proxies for the client's address,
+# read from X-Forwarded-For only when the peer is one of CERTADMIN_TRUSTED_PROXIES (README).
+AXES_CLIENT_IP_CALLABLE = "orgs.proxies.client_address"
+# Addresses or networks of the reverse proxies directly in front of the app (comma-separated).
+# Empty: none, so X-Forwarded-For is never believed and the TCP peer is the client.
+CERTADMIN_TRUSTED_PROXIES = env_list("CERTADMIN_TRUSTED_PROXIES", "")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -196,7 +202,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

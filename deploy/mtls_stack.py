@@ -17,6 +17,7 @@ import ctypes
 import ipaddress
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -250,8 +251,10 @@ class Stack:
     """gunicorn on 127.0.0.1 behind nginx's TLS and mutual-TLS listeners.
 
     nginx connects to gunicorn from `proxy_address` (another loopback address), the only
-    address the app trusts for the client-certificate headers: a local client that talks to
-    gunicorn directly comes from 127.0.0.1 and is not believed.
+    address the app trusts for the client-certificate headers and X-Forwarded-For: a local
+    client that talks to gunicorn directly comes from 127.0.0.1 and is not believed. Any local
+    process can bind 127.0.0.2 too, so nginx also sends a secret made for this run
+    (CERTADMIN_MTLS_PROXY_SECRET), without which the certificate headers are not believed.
     """
 
     workdir: Path
@@ -263,7 +266,7 @@ class Stack:
     mtls_port: int = 0
     workers: int = 1
     threads: int = 4
-    proxy_secret: str = ""
+    proxy_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     access_log: bool = False
     tls: TlsFiles | None = None
     _procs: list[subprocess.Popen[bytes]] = field(default_factory=list, repr=False)
@@ -288,6 +291,7 @@ class Stack:
             GUNICORN_WORKERS=str(self.workers),
             GUNICORN_THREADS=str(self.threads),
             CERTADMIN_MTLS_TRUSTED_PROXIES=self.proxy_address,
+            CERTADMIN_TRUSTED_PROXIES=self.proxy_address,
             CERTADMIN_MTLS_PROXY_SECRET=self.proxy_secret,
             CERTADMIN_MTLS_URL=self.mtls_url,
             PYTHONPATH=str(ROOT),
@@ -471,7 +475,8 @@ certadmin behind nginx
   TLS (Setup, token-only API)   {stack.tls_url}/
   mutual-TLS listener (API)     {stack.mtls_url}/
   gunicorn (for nginx only)     {stack.app_url}/
-                                (trusts certificate headers from {stack.proxy_address} only)
+                                (believes nginx's headers from {stack.proxy_address} only,
+                                 and its certificate headers only with this run's secret)
 Server CA for your clients:     {stack.tls.ca}
 Demo client certificate:        {demo.cert} (key {demo.key}; its CA is in {bundle})
 

@@ -10,9 +10,11 @@ which guardian's permission checks use) stay right in gunicorn. All of it runs o
 worker (group "mtls"), so the stack starts once per session; ports are the kernel's free ones.
 """
 
+import os
 import shutil
 import sqlite3
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -85,9 +87,27 @@ def live_database(django_db_setup: None, tmp_path_factory: pytest.TempPathFactor
 def stack(live_database: LiveDatabase, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if not shutil.which("curl"):
         pytest.fail("curl is missing (Debian: apt-get install curl)")
+    # Pages (the login form) need the static files as production serves them: collected, with
+    # whitenoise's manifest.
+    static_root = tmp_path_factory.mktemp("static")
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--no-input", "--verbosity", "0"],
+        cwd=Path(__file__).resolve().parents[2],
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "certadmin.settings",
+            "STATIC_ROOT": str(static_root),
+        },
+        check=True,
+        timeout=120,
+    )
     running = Stack(
         workdir=tmp_path_factory.mktemp("stack"),
-        app_env={"DATABASE_URL": live_database.url, "CONN_MAX_AGE": "0"},
+        app_env={
+            "DATABASE_URL": live_database.url,
+            "CONN_MAX_AGE": "0",
+            "STATIC_ROOT": str(static_root),
+        },
     )
     running.start()
     yield running
@@ -192,6 +212,7 @@ def curl(
     token: str | None = None,
     cert: ClientCertificate | None = None,
     headers: dict[str, str] | None = None,
+    interface: str | None = None,
 ) -> Answer:
     """GET `url` with the curl command line, presenting `cert` (and its chain) if given."""
     args = ["curl", "-sS", "--max-time", "10", "-o", "-", "-w", "\n%{http_code}"]
@@ -201,6 +222,8 @@ def curl(
         args += ["--cert", str(cert.chain), "--key", str(cert.key)]
     if token is not None:
         args += ["-H", f"Authorization: Bearer {token}"]
+    if interface is not None:  # the source address, e.g. the proxy's own 127.0.0.2
+        args += ["--interface", interface]
     for name, value in (headers or {}).items():
         args += ["-H", f"{name}: {value}"]
     done = subprocess.run([*args, url], capture_output=True, text=True, timeout=20, check=False)

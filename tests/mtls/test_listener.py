@@ -147,6 +147,23 @@ def test_a_client_talking_to_gunicorn_directly_cannot_claim_a_certificate(world:
     _refused(answer, "not_mtls_listener")
 
 
+def test_a_local_client_on_the_proxys_own_address_cannot_claim_a_certificate(
+    world: World,
+) -> None:
+    """Any local process can bind 127.0.0.2; without the secret nginx sends it is not believed."""
+    answer = curl(
+        world.stack.app_url + world.path(),
+        token=world.tokens["alice"],
+        headers={
+            "X-Certadmin-Listener": "mtls",
+            "X-Certadmin-Client-Cert": escaped(world.certs["acme"]),
+        },
+        interface=world.stack.proxy_address,
+    )
+
+    _refused(answer, "not_mtls_listener")
+
+
 def test_headers_sent_through_the_plain_tls_listener_are_replaced(world: World) -> None:
     answer = curl(
         world.stack.tls_url + world.path(),
