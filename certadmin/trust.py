@@ -13,7 +13,7 @@ import binascii
 import re
 import warnings
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -25,6 +25,9 @@ from certadmin.crypto import ChainError, fingerprint_hex, name_to_string, order_
 
 # A chain longer than this is refused rather than walked.
 MAX_DEPTH = 10
+# A leaf that starts this little after the upload is accepted: a CA's clock may run ahead of
+# ours, and certificates are often issued to start "now".
+CLOCK_SKEW = timedelta(minutes=5)
 _PEM_CERT = re.compile(
     rb"-----BEGIN CERTIFICATE-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END CERTIFICATE-----"
 )
@@ -187,12 +190,13 @@ def check_client_certificate(
         raise ClientCertificateError(
             f"The certificate '{leaf_name}' expired on {_date(leaf.not_valid_after_utc)}."
         )
-    notes: list[str] = []
-    if leaf.not_valid_before_utc > now:
-        notes.append(
-            f"The certificate is not valid before {_date(leaf.not_valid_before_utc)}; "
-            "clients cannot authenticate with it until then."
+    if leaf.not_valid_before_utc > now + CLOCK_SKEW:
+        raise ClientCertificateError(
+            f"The certificate '{leaf_name}' is not valid before "
+            f"{_date(leaf.not_valid_before_utc)}: a client could not authenticate with it yet. "
+            "Upload it on or after that date."
         )
+    notes: list[str] = []
     server_auth = ExtendedKeyUsageOID.SERVER_AUTH in usages
     if server_auth:
         notes.append(

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import certifi
 import pytest
+from cryptography import x509
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -250,13 +251,27 @@ def test_refuses_a_unique_name_taken_in_another_case(
     assert "already exists" in " ".join(excinfo.value.messages)
 
 
-def test_a_certificate_not_valid_yet_is_accepted_with_a_warning(
+def test_a_certificate_not_valid_yet_is_refused(
     acme: Organization, client_certs: dict[str, ClientCertificate]
 ) -> None:
-    """The test leaves start today: seen from two days ago, they are not valid yet."""
-    result = upload(acme, client_certs["acme"].chain_pem, now=timezone.now() - timedelta(days=2))
+    """The upload page says "be valid today". The test leaves start today: seen from two days
+    ago, they are not valid yet."""
+    with pytest.raises(ValidationError) as excinfo:
+        upload(acme, client_certs["acme"].chain_pem, now=timezone.now() - timedelta(days=2))
 
-    assert any("not valid before" in w for w in result.warnings)  # type: ignore[attr-defined]
+    assert "is not valid before" in " ".join(excinfo.value.messages)
+    assert not MutualAuthCertificate.objects.exists()
+
+
+def test_a_certificate_that_starts_within_the_clock_skew_is_accepted(
+    acme: Organization, client_certs: dict[str, ClientCertificate]
+) -> None:
+    leaf = x509.load_pem_x509_certificate(client_certs["acme"].chain_pem)
+    just_before = leaf.not_valid_before_utc - timedelta(minutes=4)
+
+    upload(acme, client_certs["acme"].chain_pem, now=just_before)
+
+    assert MutualAuthCertificate.objects.count() == 1
 
 
 def test_expiry_querysets_include_mutual_auth_certificates(
