@@ -102,10 +102,9 @@ class Line:
     @property
     def warning(self) -> str:
         if self.late:
-            ago = -self.days_left
             return (
-                f"This certificate has expired. This notice is late: it was due on {self.date}, "
-                f"the day of expiration, {ago} day(s) ago, but could not be sent that day."
+                "This certificate has expired. This notice is late: it was due on "
+                f"{self.date}, the day the certificate expired."
             )
         if self.days_left == 0:
             return "This certificate expires today."
