@@ -101,11 +101,13 @@ def test_a_job_killed_between_claim_and_send_is_retried_after_the_lease(
     smtp_server.handler.hang = False
     shared_db.pull()
     left = ExpiryNotice.objects.get(threshold=30)
+    killed = NotificationRun.objects.get()
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp_server.port
     lease = timedelta(seconds=settings.EXPIRY_NOTICE_CLAIM_LEASE_SECONDS)
     soon = send_expiry_notices(now=timezone.now() + timedelta(seconds=5))
+    status_soon = NotificationRun.objects.get(pk=killed.pk).status
     later = send_expiry_notices(now=timezone.now() + lease + timedelta(seconds=5))
 
     assert left.state == State.CLAIMED
@@ -113,6 +115,9 @@ def test_a_job_killed_between_claim_and_send_is_retried_after_the_lease(
     assert later.tally.emails_sent == 1
     assert [m.recipients for m in smtp_server.received] == [[alice.email]]
     assert ExpiryNotice.objects.get(threshold=30).state == State.SENT
+    # The killed run: still possibly working within the lease, interrupted after it.
+    assert (killed.status, status_soon) == (NotificationRun.Status.RUNNING,) * 2
+    assert NotificationRun.objects.get(pk=killed.pk).status == NotificationRun.Status.INTERRUPTED
 
 
 BROKERS = [
