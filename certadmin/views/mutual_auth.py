@@ -15,19 +15,17 @@ from certadmin.models import MutualAuthCertificate
 from certadmin.services import mutual_auth as services
 from certadmin.views.rows import mutual_auth_rows
 from orgs.access import (
-    first_for_member,
     get_for_member,
     org_member_required,
     require_org_perm,
+    visible_to_member,
 )
 from orgs.http import OrgRequest
 from orgs.permissions import MANAGE_CERTIFICATES
-from orgs.sql import Table
 
 PERM = MANAGE_CERTIFICATES.full
 # The section on the Certificate and Key Management page shows this many, soonest expiry first.
 SECTION_ROWS = 100
-_SECTION = Table(MutualAuthCertificate, "c", defer=["chain_pem"])
 
 
 def mutual_auth_section(request: OrgRequest) -> dict[str, Any]:
@@ -35,8 +33,10 @@ def mutual_auth_section(request: OrgRequest) -> dict[str, Any]:
 
     One query whatever the number of rows; the caller has already checked Manage Certificates.
     """
-    found = first_for_member(
-        request, _SECTION, PERM, order_by=("not_after", "unique_name"), limit=SECTION_ROWS + 1
+    found = list(
+        visible_to_member(request, MutualAuthCertificate.objects.defer("chain_pem"), PERM).order_by(
+            "not_after", "unique_name"
+        )[: SECTION_ROWS + 1]
     )
     rows = mutual_auth_rows(found[:SECTION_ROWS], org=request.org.public_id, now=timezone.now())
     return {"mutual_auth_rows": rows, "mutual_auth_more": len(found) > SECTION_ROWS}
