@@ -77,6 +77,7 @@ class RunOrgInline(admin.TabularInline):
         "notices_failed",
         "superseded",
         "suppressed",
+        "notices_lost",
     )
     readonly_fields = fields
     show_change_link = False
@@ -97,6 +98,7 @@ class NotificationRunAdmin(ReadOnlyAdmin):
         "notices_failed",
         "superseded",
         "suppressed",
+        "notices_lost",
     )
     list_filter = (
         "status",

@@ -12,7 +12,7 @@ from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains
 
 from notifications import services
-from notifications.models import ExpiryNotice
+from notifications.models import ExpiryNotice, NotificationRun, NotificationRunOrg
 from notifications.recipients import RECEIVE
 from notifications.services import send_expiry_notices
 from orgs.models import AuditEvent, Membership, Organization
@@ -188,3 +188,17 @@ def test_a_widened_standard_set_is_not_handed_out_by_this_page(
 
     assertContains(response, "must grant exactly Receive Certificate Expiration Notifications")
     assert not Membership.objects.get(organization=acme, user=bob).permission_sets.exists()
+
+
+def test_an_interrupted_run_is_shown_so_not_as_running(
+    alice_client: Client, acme: Organization
+) -> None:
+    run = NotificationRun.objects.create(status=NotificationRun.Status.INTERRUPTED)
+    NotificationRunOrg.objects.create(run=run, organization=acme, emails_sent=1, notices_lost=2)
+
+    response = alice_client.get(_url(acme))
+
+    runs = response.content.decode().split('id="runs"')[1].split("</table>")[0]
+    assert "interrupted" in runs
+    assert "running" not in runs
+    assert "<td>2</td>" in runs  # lost to another run

@@ -49,7 +49,8 @@ class Command(BaseCommand):
         verb = "would be sent" if dry_run else "sent"
         self.stdout.write(
             f"{t.emails_sent} email(s) with {t.notices_sent} notice(s) {verb}; "
-            f"{t.notices_failed} failed, {t.superseded} superseded, {t.suppressed} suppressed."
+            f"{t.notices_failed} failed, {t.superseded} superseded, {t.suppressed} suppressed"
+            + (f", {t.notices_lost} lost to another run." if t.notices_lost else ".")
         )
         if outcome.error:
             raise CommandError(outcome.error)
