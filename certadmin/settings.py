@@ -9,7 +9,6 @@ from pathlib import Path
 
 import certifi
 import dj_database_url
-import jinja2
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -98,16 +97,6 @@ TEMPLATES = [
                 "orgs.context_processors.setup",
             ],
         },
-    },
-    # Only the rows of the certificate tables (certadmin/views/rows.py), whose pages must cost
-    # at most three times their main query (docs/benchmarks.md): Django's engine spends ~2 us
-    # on each value it prints, and 50 rows of a dozen values took as long as that query.
-    # Jinja2 compiles a template to Python and renders the same rows 4-5 times faster.
-    {
-        "BACKEND": "django.template.backends.jinja2.Jinja2",
-        "DIRS": [BASE_DIR / "templates" / "jinja2"],
-        "APP_DIRS": False,
-        "OPTIONS": {"undefined": jinja2.StrictUndefined},
     },
 ]
 

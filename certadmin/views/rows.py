@@ -1,10 +1,7 @@
 """Rows of the certificate tables, as plain values ready to print.
 
-A list page of 50 certificates must cost at most three times its main query
-(docs/benchmarks.md). The views build each row here once, from what the page already
-loaded: links, labels and dates as strings, no model methods or filters left for the
-template. The Jinja2 partials in templates/jinja2/certadmin/ print them (TEMPLATES in
-settings.py says why not Django's engine).
+The views build each row here once, from what the page already loaded: links, labels and
+dates as strings, so the templates only print them and a row costs no query.
 """
 
 from collections.abc import Iterable, Mapping

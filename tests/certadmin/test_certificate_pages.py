@@ -114,7 +114,6 @@ def test_list_shows_badges_and_filters(alice_client: Client, acme: Organization)
 
 
 def test_list_shows_what_users_typed_as_text(alice_client: Client, acme: Organization) -> None:
-    """The rows come from a Jinja2 partial, which autoescapes as Django templates do."""
     c = self_signed(acme, name="Payments_Signing")
     Certificate.objects.filter(pk=c.pk).update(label="<b>Pay</b> & sign")
 
