@@ -1,5 +1,6 @@
 """Start Django for a benchmark: the test settings on a fresh temporary SQLite file, or on
-DATABASE_URL when it is set (a throwaway database `certadmin_bench` is created there)."""
+DATABASE_URL when it is set (a throwaway database `certadmin_bench` is created there, or the
+one BENCH_DATABASE names, so that two people on one server do not drop each other's)."""
 
 import os
 import sys
@@ -19,10 +20,11 @@ def setup(name: str) -> None:
         import psycopg
 
         base, _, _ = url.rpartition("/")
+        db = os.environ.get("BENCH_DATABASE", "certadmin_bench")
         with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS certadmin_bench")
-            conn.execute("CREATE DATABASE certadmin_bench")
-        os.environ["DATABASE_URL"] = f"{base}/certadmin_bench"
+            conn.execute(f'DROP DATABASE IF EXISTS "{db}"')
+            conn.execute(f'CREATE DATABASE "{db}"')
+        os.environ["DATABASE_URL"] = f"{base}/{db}"
     import django
     from django.core.management import call_command
 
