@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from certadmin.admin_site import ReadOnlyAdmin
+from orgs.admin_site import ReadOnlyAdmin
 from certadmin.models import (
     ApiToken,
     Certificate,

@@ -5,3 +5,46 @@ class CertadminConfig(AppConfig):
     name = "certadmin"
     verbose_name = "Certificates"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from certadmin import usage
+        from certadmin.models.sso import (
+            RSA_KEY_TYPES,
+            IdentityProvider,
+            SamlSsoConfig,
+            idp_use_url,
+            sso_use_url,
+        )
+
+        # Where a certificate is used (SPEC 7): each foreign key to a certificate is a use.
+        usage.register(
+            SamlSsoConfig,
+            "request_signing_certificate",
+            "SAML SSO configuration (Request Signing Certificate)",
+            url=sso_use_url,
+            key_types=RSA_KEY_TYPES,
+        )
+        usage.register(
+            SamlSsoConfig,
+            "assertion_decryption_certificate",
+            "SAML SSO configuration (Assertion Decryption Certificate)",
+            url=sso_use_url,
+            key_types=RSA_KEY_TYPES,
+        )
+        usage.register(
+            SamlSsoConfig,
+            "proxy_certificate",
+            "SAML SSO configuration (Request Signing Certificate)",
+            url=sso_use_url,
+            key_types=RSA_KEY_TYPES,
+            moves_to="request_signing_certificate",
+        )
+        usage.register(
+            IdentityProvider,
+            "certificate",
+            "Identity Provider",
+            url=idp_use_url,
+            key_types=RSA_KEY_TYPES,
+            name_field=None,
+            fixed_name="Identity Provider",
+        )

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from certadmin.models import Certificate
+from certadmin.services import certificates
 from orgs import permissions, services
 from orgs.models import Membership, Organization, PermissionSet
 
@@ -30,9 +32,6 @@ def _user(username: str, email: str, *, superuser: bool = False) -> tuple[User, 
 
 def _demo_certificates(org: Organization) -> None:
     """A few certificates so the Certificate and Key Management page has something to show."""
-    from certadmin.models import Certificate
-    from certadmin.services import certificates
-
     if Certificate.objects.filter(organization=org).exists():
         return
     certificates.create_self_signed(

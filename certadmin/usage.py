@@ -19,6 +19,7 @@ from functools import cache
 from typing import NamedTuple
 from uuid import UUID
 
+from django.apps import apps
 from django.db import connection, models
 
 from orgs.links import ORG_PLACEHOLDER, current_urlconf
@@ -211,10 +212,10 @@ def in_use(target: type[models.Model]) -> models.Q:
 
 def uses_by_certificate(certificate_ids: Iterable[int]) -> dict[int, list[Use]]:
     """{certificate id: its uses} for many certificates (a list page), in one query."""
-    from certadmin.models import Certificate
-
+    # Through the app registry: certadmin.models' querysets ask this module about uses.
+    certificate = apps.get_model("certadmin", "Certificate")
     found: dict[int, list[Use]] = defaultdict(list)
-    for target_id, use in _uses(Certificate, list(certificate_ids)):
+    for target_id, use in _uses(certificate, list(certificate_ids)):
         found[target_id].append(use)
     return found
 

@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from certadmin.admin_site import ReadOnlyAdmin
+from orgs.admin_site import ReadOnlyAdmin
 from keys import keyring
 from keys.models import Contact, ContactField, ContactFieldValue, MasterKey, ReencryptionJob
 from orgs import access, permissions

@@ -20,10 +20,11 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.apps import apps
 
 from keys import crypto, envelope
 
@@ -59,9 +60,8 @@ class KeyInfo:
 
 
 def _master_key_model() -> type[MasterKey]:
-    from keys.models import MasterKey  # keys.models imports keys.fields, which imports us
-
-    return MasterKey
+    # Through the app registry: keys.models imports keys.fields, which imports this module.
+    return cast("type[MasterKey]", apps.get_model("keys", "MasterKey"))
 
 
 def material_purpose() -> str:

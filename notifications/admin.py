@@ -8,19 +8,7 @@ from django.http import HttpRequest, HttpResponse
 
 from notifications import services
 from notifications.models import ExpiryNotice, NotificationRun, NotificationRunOrg
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written only by the job: viewable, never added, edited or deleted by hand."""
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+from orgs.admin_site import ReadOnlyAdmin
 
 
 @admin.register(ExpiryNotice)

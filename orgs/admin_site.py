@@ -17,7 +17,7 @@ class SuperuserAdminSite(admin.AdminSite):
 class AdminConfig(DjangoAdminConfig):
     """The Django admin, open to active superusers only (INSTALLED_APPS names this)."""
 
-    default_site = "certadmin.admin_site.SuperuserAdminSite"
+    default_site = "orgs.admin_site.SuperuserAdminSite"
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]

@@ -1,5 +1,6 @@
 """SAML single sign-on, the org's Identity Provider, and the retired default proxy certificate
-(SPEC 7). Every certificate these models point at is a use in certadmin.usage."""
+(SPEC 7). Every certificate these models point at is a use in certadmin.usage (registered in
+certadmin.apps)."""
 
 import uuid
 from datetime import UTC, datetime
@@ -11,7 +12,7 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
-from certadmin import crypto, usage
+from certadmin import crypto
 from keys.fields import SealedBinaryField
 
 # The release that retired the built-in default proxy certificate. Configurations created
@@ -215,42 +216,9 @@ class IdentityProvider(models.Model):
         return reverse("certadmin:idp-settings", args=[self.organization.public_id])
 
 
-def _sso_url(org: str, ref: uuid.UUID) -> str:
+def sso_use_url(org: str, ref: uuid.UUID) -> str:
     return reverse("certadmin:sso-detail", args=[org, ref])
 
 
-def _idp_url(org: str, ref: uuid.UUID) -> str:
+def idp_use_url(org: str, ref: uuid.UUID) -> str:
     return reverse("certadmin:idp-settings", args=[org])
-
-
-usage.register(
-    SamlSsoConfig,
-    "request_signing_certificate",
-    "SAML SSO configuration (Request Signing Certificate)",
-    url=_sso_url,
-    key_types=RSA_KEY_TYPES,
-)
-usage.register(
-    SamlSsoConfig,
-    "assertion_decryption_certificate",
-    "SAML SSO configuration (Assertion Decryption Certificate)",
-    url=_sso_url,
-    key_types=RSA_KEY_TYPES,
-)
-usage.register(
-    SamlSsoConfig,
-    "proxy_certificate",
-    "SAML SSO configuration (Request Signing Certificate)",
-    url=_sso_url,
-    key_types=RSA_KEY_TYPES,
-    moves_to="request_signing_certificate",
-)
-usage.register(
-    IdentityProvider,
-    "certificate",
-    "Identity Provider",
-    url=_idp_url,
-    key_types=RSA_KEY_TYPES,
-    name_field=None,
-    fixed_name="Identity Provider",
-)

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from orgs.demo import load_demo
+from certadmin.demo import load_demo
 
 
 class Command(BaseCommand):
