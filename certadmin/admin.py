@@ -5,7 +5,6 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from orgs.admin_site import ReadOnlyAdmin
 from certadmin.models import (
     ApiToken,
     Certificate,
@@ -18,11 +17,21 @@ from certadmin.services import certificates as services
 from certadmin.services import mutual_auth as mutual_auth_services
 from certadmin.services import sso as sso_services
 from certadmin.services import tokens as token_services
+from orgs.admin_site import ListDeferredMixin, ReadOnlyAdmin
+
+# What a certificate changelist never reads: the sealed key, the PEM chain and request, the
+# CSR's subject (ListDeferredMixin). The same columns of a certificate a list joins.
+CERTIFICATE_BLOBS = ("private_key", "chain_pem", "csr_pem", "subject_fields")
+
+
+def _of(relation: str, columns: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(f"{relation}__{column}" for column in columns)
 
 
 @admin.register(Certificate)
-class CertificateAdmin(ReadOnlyAdmin):
+class CertificateAdmin(ListDeferredMixin, ReadOnlyAdmin):
     list_display = ("unique_name", "label", "organization", "kind", "key_type", "not_after")
+    list_deferred = CERTIFICATE_BLOBS
     list_filter = ("kind", "key_type", "exportable", "organization")
     list_select_related = ("organization",)
     search_fields = ("unique_name", "label", "fingerprint_sha256", "organization__public_id")
@@ -75,8 +84,9 @@ class CertificateAdmin(ReadOnlyAdmin):
 
 
 @admin.register(MutualAuthCertificate)
-class MutualAuthCertificateAdmin(ReadOnlyAdmin):
+class MutualAuthCertificateAdmin(ListDeferredMixin, ReadOnlyAdmin):
     list_display = ("unique_name", "label", "organization", "subject", "not_after")
+    list_deferred = ("chain_pem",)
     list_filter = ("organization",)
     list_select_related = ("organization",)
     search_fields = ("unique_name", "label", "subject", "fingerprint_sha256")
@@ -160,10 +170,15 @@ class ApiTokenAdmin(ReadOnlyAdmin):
 
 
 @admin.register(SamlSsoConfig)
-class SamlSsoConfigAdmin(admin.ModelAdmin):
+class SamlSsoConfigAdmin(ListDeferredMixin, admin.ModelAdmin):
     list_display = ("name", "organization", "request_signing_certificate", "uses_retired_proxy")
     list_filter = ("organization",)
     list_select_related = ("organization", "request_signing_certificate", "proxy_certificate")
+    list_deferred = (
+        "idp_certificate_pem",
+        *_of("request_signing_certificate", CERTIFICATE_BLOBS),
+        *_of("proxy_certificate", ("private_key", "chain_pem")),
+    )
     search_fields = ("name", "issuer", "idp_entity_id", "organization__public_id")
     readonly_fields = (
         "uuid",
@@ -204,9 +219,10 @@ class SamlSsoConfigAdmin(admin.ModelAdmin):
 
 
 @admin.register(IdentityProvider)
-class IdentityProviderAdmin(ReadOnlyAdmin):
+class IdentityProviderAdmin(ListDeferredMixin, ReadOnlyAdmin):
     list_display = ("organization", "enabled", "certificate")
     list_select_related = ("organization", "certificate")
+    list_deferred = _of("certificate", CERTIFICATE_BLOBS)
     readonly_fields = (
         "uuid",
         "organization",
@@ -221,8 +237,9 @@ class IdentityProviderAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ProxyCertificate)
-class ProxyCertificateAdmin(ReadOnlyAdmin):
+class ProxyCertificateAdmin(ListDeferredMixin, ReadOnlyAdmin):
     list_display = ("label", "subject", "not_after", "retired_at")
+    list_deferred = ("private_key", "chain_pem")
     # The sealed private key is no field of any admin form.
     exclude = ("private_key",)
     readonly_fields = (

@@ -130,17 +130,18 @@ def _branch(
     else:
         name_sql = "CAST(%s AS VARCHAR(200))"
         params.append(use_kind.fixed_name)
-    # The org's public id comes from a scalar subquery, not a join: with a join SQLite's
-    # planner may start from the organization index and scan every row of a big org.
+    # The org's public id comes from a join written CROSS JOIN: SQLite then keeps the using
+    # table as the outer loop (an INNER JOIN let its planner start from the organization
+    # index and scan every row of a big org), while PostgreSQL plans it as any inner join,
+    # reading the organization table once. A scalar subquery per row instead made PostgreSQL
+    # scan the organization table once per use: 150 times for a list page (issue 14).
     orgs = Organization._meta
-    public_id = (
-        f"(SELECT o.{qn(orgs.get_field('public_id').column)} FROM {qn(orgs.db_table)} o "
-        f"WHERE o.{qn(orgs.pk.column)} = t.{org_column})"
-    )
+    public_id = f"o.{qn(orgs.get_field('public_id').column)}"
+    where = [f"o.{qn(orgs.pk.column)} = t.{org_column}"]
     if ids is None:
-        where = [f"t.{column[use_kind.field]} IS NOT NULL"]
+        where.append(f"t.{column[use_kind.field]} IS NOT NULL")
     else:
-        where = [f"t.{column[use_kind.field]} IN ({', '.join(['%s'] * len(ids))})"]
+        where.append(f"t.{column[use_kind.field]} IN ({', '.join(['%s'] * len(ids))})")
         params += ids
     if org_id is not None:
         where.append(f"t.{org_column} = %s")
@@ -151,7 +152,8 @@ def _branch(
         params += [uuid_field.get_db_prep_value(ref, connection) for ref in refs]
     sql = (
         f"SELECT t.{column[use_kind.field]}, {number}, t.{column['uuid']}, {name_sql}, "
-        f"{public_id} FROM {qn(meta.db_table)} t WHERE {' AND '.join(where)}"
+        f"{public_id} FROM {qn(meta.db_table)} t CROSS JOIN {qn(orgs.db_table)} o "
+        f"WHERE {' AND '.join(where)}"
     )
     return sql, params
 

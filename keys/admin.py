@@ -12,10 +12,10 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from orgs.admin_site import ReadOnlyAdmin
 from keys import keyring
 from keys.models import Contact, ContactField, ContactFieldValue, MasterKey, ReencryptionJob
 from orgs import access, permissions
+from orgs.admin_site import ListDeferredMixin, ReadOnlyAdmin
 
 _ReadOnlyAdmin = ReadOnlyAdmin
 
@@ -62,8 +62,9 @@ class _ShowsValues(_ReadOnlyAdmin):
 
 
 @admin.register(MasterKey)
-class MasterKeyAdmin(_ReadOnlyAdmin):
+class MasterKeyAdmin(ListDeferredMixin, _ReadOnlyAdmin):
     list_display = ("organization", "version", "state", "kcv", "created_at", "archived_at")
+    list_deferred = ("material",)  # the sealed key
     list_filter = ("state",)
     list_select_related = ("organization",)
     search_fields = ("organization__name", "organization__public_id")

@@ -1,5 +1,9 @@
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig as DjangoAdminConfig
+from django.contrib.admin.views.main import ChangeList
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 
@@ -32,3 +36,26 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+class _DeferringChangeList(ChangeList):
+    def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet[Any]:
+        queryset = super().get_queryset(request, exclude_parameters)
+        return queryset.defer(*self.model_admin.list_deferred)
+
+
+class ListDeferredMixin:
+    """A ModelAdmin mixin: the changelist does not read the `list_deferred` columns (sealed
+    keys, PEM chains and requests, also through `list_select_related`).
+
+    A changelist shows a few short columns, yet Django selects every column of every row:
+    100 sealed keys and chains a page, which the admin never shows (and must not read for a
+    list), and which made PostgreSQL sort on disk for deep pages of a big org (issue 14).
+    Change pages still load the whole row; actions receive rows without these columns, which
+    load on access.
+    """
+
+    list_deferred: tuple[str, ...] = ()
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return _DeferringChangeList
