@@ -1,13 +1,45 @@
 """Named reads of certificates."""
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Literal, Self
 
 from django.db import models
+from django.db.models import F
 from django.utils import timezone
 
 if TYPE_CHECKING:
     from orgs.models import Organization
+
+
+Ordering = Literal[
+    "expires", "-expires", "unique_name", "-unique_name", "label", "-label", "created", "-created"
+]
+# Soonest expiry first; certificates awaiting a signature (no expiry yet) last either way.
+ORDERINGS: dict[str, tuple[str | models.OrderBy, ...]] = {
+    "expires": (F("not_after").asc(nulls_last=True), "unique_name"),
+    "-expires": (F("not_after").desc(nulls_last=True), "unique_name"),
+    "unique_name": ("unique_name",),
+    "-unique_name": ("-unique_name",),
+    "label": ("label", "unique_name"),
+    "-label": ("-label", "unique_name"),
+    "created": ("created_at", "unique_name"),
+    "-created": ("-created_at", "unique_name"),
+}
+
+
+@dataclass(frozen=True)
+class CertificateFilter:
+    """What a certificate list is narrowed to: the filter links of the Certificate and Key
+    Management page and the query parameters of the API's list are both read into one."""
+
+    kind: str | None = None
+    status: Literal["active", "awaiting_signature"] | None = None
+    expired: bool | None = None
+    expiring_within_days: int | None = None
+    expires_after: datetime | None = None
+    expires_before: datetime | None = None
+    search: str = ""
 
 
 class CertificateQuerySet(models.QuerySet["models.Model"]):
@@ -40,3 +72,34 @@ class CertificateQuerySet(models.QuerySet["models.Model"]):
 
     def of_kind(self, kind: str) -> Self:
         return self.filter(kind=kind)
+
+    def filtered(self, criteria: CertificateFilter, *, now: datetime | None = None) -> Self:
+        """The certificates matching every criterion given (the list page and the API)."""
+        now = now or timezone.now()
+        qs = self
+        if criteria.kind:
+            qs = qs.of_kind(criteria.kind)
+        if criteria.status == "active":
+            qs = qs.usable()
+        elif criteria.status == "awaiting_signature":
+            qs = qs.awaiting_signature()
+        if criteria.expired is True:
+            qs = qs.expired(now=now)
+        elif criteria.expired is False:
+            qs = qs.usable().exclude(not_after__lte=now)
+        if criteria.expiring_within_days is not None:
+            qs = qs.expiring_within(criteria.expiring_within_days, now=now)
+        if criteria.expires_after is not None:
+            qs = qs.filter(not_after__gte=criteria.expires_after)
+        if criteria.expires_before is not None:
+            qs = qs.filter(not_after__lt=criteria.expires_before)
+        if criteria.search:
+            qs = qs.filter(
+                models.Q(unique_name__icontains=criteria.search)
+                | models.Q(label__icontains=criteria.search)
+            )
+        return qs
+
+    def sorted_by(self, key: str) -> Self:
+        """Ordered by one of ORDERINGS (an unknown key: soonest expiry first)."""
+        return self.order_by(*ORDERINGS.get(key, ORDERINGS["expires"]))

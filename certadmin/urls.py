@@ -21,7 +21,7 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    path("api/", include("certadmin.urls_api")),
+    path("api/", include("certadmin.api.urls")),
     path("o/<str:org>/setup/", include("orgs.urls")),
     path("o/<str:org>/setup/", include("keys.urls")),
     path("o/<str:org>/setup/", include("certadmin.urls_setup")),

@@ -3,7 +3,6 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import F, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -18,6 +17,7 @@ from certadmin.forms import (
     SignedCertificateUploadForm,
 )
 from certadmin.models import Certificate
+from certadmin.querysets import CertificateFilter
 from certadmin.services import certificates as services
 from certadmin.services import sso as sso_services
 from certadmin.views.mutual_auth import mutual_auth_section
@@ -30,26 +30,16 @@ PERM = MANAGE_CERTIFICATES.full
 PAGE_SIZE = 50
 
 
-def _filtered(qs: QuerySet[Certificate], key: str) -> QuerySet[Certificate]:
-    now = timezone.now()
-    if key == "expired":
-        return qs.expired(now=now)
-    if key in ("30", "60"):
-        return qs.expiring_within(int(key), now=now)
-    if key == "awaiting":
-        return qs.awaiting_signature()
-    if key in (Certificate.Kind.SELF_SIGNED, Certificate.Kind.CA_SIGNED):
-        return qs.of_kind(key)
-    return qs
-
-
-def _sorted(qs: QuerySet[Certificate], key: str) -> QuerySet[Certificate]:
-    if key == "-expires":
-        return qs.order_by(F("not_after").desc(nulls_last=True), "unique_name")
-    if key == "label":
-        return qs.order_by("label", "unique_name")
-    # Default: soonest expiry first, certificates awaiting a signature last.
-    return qs.order_by(F("not_after").asc(nulls_last=True), "unique_name")
+# The page's filter links (certadmin.forms.FILTERS) in the criteria the API's list takes too.
+PAGE_FILTERS = {
+    "": CertificateFilter(),
+    "expired": CertificateFilter(expired=True),
+    "30": CertificateFilter(expiring_within_days=30),
+    "60": CertificateFilter(expiring_within_days=60),
+    "awaiting": CertificateFilter(status="awaiting_signature"),
+    Certificate.Kind.SELF_SIGNED: CertificateFilter(kind=Certificate.Kind.SELF_SIGNED),
+    Certificate.Kind.CA_SIGNED: CertificateFilter(kind=Certificate.Kind.CA_SIGNED),
+}
 
 
 @require_GET
@@ -57,9 +47,12 @@ def _sorted(qs: QuerySet[Certificate], key: str) -> QuerySet[Certificate]:
 def certificate_list(request: OrgRequest) -> HttpResponse:
     filter_key = request.GET.get("filter", "") if request.GET.get("filter") in FILTERS else ""
     sort_key = request.GET.get("sort", "expires")
-    certificates = _sorted(
-        _filtered(visible_to_member(request, Certificate.objects.all(), PERM), filter_key), sort_key
-    ).defer("private_key", "csr_pem", "chain_pem", "subject_fields")
+    certificates = (
+        visible_to_member(request, Certificate.objects.all(), PERM)
+        .filtered(PAGE_FILTERS[filter_key])
+        .sorted_by(sort_key)
+        .defer("private_key", "csr_pem", "chain_pem", "subject_fields")
+    )
     page = Paginator(certificates, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     uses = usage.uses_by_certificate(c.pk for c in rows)

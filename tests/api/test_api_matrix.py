@@ -135,3 +135,20 @@ def test_the_openapi_description_is_public(client: Client, db: None) -> None:
 
     assert response.status_code == 200
     assert json.loads(response.content)["openapi"].startswith("3.1")
+
+
+@pytest.mark.parametrize("name", API_URLS)
+def test_head_is_answered_like_get(
+    client: Client, acme: Organization, alice_token: str, name: str
+) -> None:
+    response = client.head(_url(name, acme), HTTP_AUTHORIZATION=f"Bearer {alice_token}")
+
+    assert response.status_code in (200, 409)
+    assert response.content == b""
+    assert response["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("path", ["/api/docs", "/api/v1/docs", "/api/openapi.json"])
+def test_there_is_no_other_document_or_docs_page(client: Client, db: None, path: str) -> None:
+    """The document is at /api/v1/openapi.json only; no interactive page loads scripts."""
+    assert _json(client.get(path), 404)["error"] == "not_found"
