@@ -2,6 +2,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.html import escape
 
 from keys import crypto, masks
 from keys.models import MAX_ENCRYPTED_LENGTH, ContactField
@@ -84,11 +85,11 @@ class ContactForm(forms.Form):
         for field in fields:
             name = self.input_name(field)
             current = shown.get(field.pk)
+            help_text = field.help_text
             input_field = forms.CharField(
-                label=field.label,
+                label=field.label,  # labels are escaped by Django's label template
                 max_length=field.length,
                 required=False,
-                help_text=field.help_text,
                 widget=forms.TextInput(attrs={"autocomplete": "off"}),
             )
             if current is not None and clear and field.pk in readable:
@@ -97,10 +98,13 @@ class ContactForm(forms.Form):
                 self._keep_if_blank.add(field.pk)
                 if field.pk not in readable:
                     current = "unavailable (its master key is destroyed)"
-                input_field.help_text = (
-                    " ".join(filter(None, [field.help_text, f"Current value: {current}."]))
+                help_text = (
+                    " ".join(filter(None, [help_text, f"Current value: {current}."]))
                     + " Leave blank to keep it; type a new value to replace it."
                 )
+            # Django prints help_text as HTML (|safe in its form templates): the field's help
+            # text is a Customize Application user's input and the current value is data.
+            input_field.help_text = escape(help_text)
             self.fields[name] = input_field
 
     @staticmethod

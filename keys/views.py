@@ -1,8 +1,5 @@
 """Setup pages of the keys app: Master Encryption Keys, encrypted Contact fields, Contacts."""
 
-import csv
-from collections.abc import Iterator
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -24,6 +21,7 @@ from keys.forms import (
 from keys.models import Contact, ContactField, ContactFieldValue, MasterKey
 from orgs import permissions
 from orgs.access import get_for_member, org_member_required, require_org_perm, visible_to_member
+from orgs.csv_export import csv_response
 from orgs.http import OrgRequest
 
 MANAGE_KEYS = permissions.MANAGE_ENCRYPTION_KEYS.full
@@ -340,32 +338,15 @@ def contact_delete(request: OrgRequest, contact: str) -> HttpResponse:
     return render(request, "keys/contact_delete.html", {"contact": found})
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_safe(value: str) -> str:
-    """Neutralise spreadsheet formulas (CSV injection) in user-provided text."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
-
-
 @require_GET
 @org_member_required
 def contact_csv(request: OrgRequest) -> StreamingHttpResponse:
     fields, contacts = _contacts(request)
     ring = keyring.Keyring.load(request.org.pk)
-    clear = _clear(request)
-    writer = csv.writer(_Echo())
-
-    def rows() -> Iterator[str]:
-        yield writer.writerow(["First Name", "Last Name", "Email", *(f.label for f in fields)])
-        batch = contacts.iterator(chunk_size=500)
-        for row in services.present_contacts(batch, fields, ring=ring, clear=clear):
-            c = row.contact
-            cells = [c.first_name, c.last_name, c.email, *row.cells]
-            yield writer.writerow([_csv_safe(cell) for cell in cells])
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="Contacts_{request.org.public_id}.csv"'
-    return response
+    batch = contacts.iterator(chunk_size=500)
+    rows = (
+        (row.contact.first_name, row.contact.last_name, row.contact.email, *row.cells)
+        for row in services.present_contacts(batch, fields, ring=ring, clear=_clear(request))
+    )
+    header = ["First Name", "Last Name", "Email", *(f.label for f in fields)]
+    return csv_response(f"Contacts_{request.org.public_id}.csv", header, rows)

@@ -1,6 +1,5 @@
 """Setup pages of the orgs app: home, users, profiles, permission sets, audit trail."""
 
-import csv
 from datetime import timedelta
 
 from django.contrib import messages
@@ -20,6 +19,7 @@ from orgs.access import (
     require_org_perm,
     visible_to_member,
 )
+from orgs.csv_export import csv_response
 from orgs.forms import (
     AssignPermissionSetForm,
     MemberPermissionSetForm,
@@ -247,35 +247,19 @@ def audit_trail(request: OrgRequest) -> HttpResponse:
     return render(request, "orgs/audit_trail.html", {"page": page})
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @require_GET
 @org_member_required
 def audit_trail_csv(request: OrgRequest) -> StreamingHttpResponse:
     events = _audit_events(request).values_list(
         "created_at", "actor_name", "section", "action", "message"
     )
-    writer = csv.writer(_Echo())
     tz = request.org.tzinfo
-
-    def rows():  # type: ignore[no-untyped-def]
-        yield writer.writerow(["Date", "User", "Section", "Action", "Description"])
-        for created_at, actor, section, action, message in events.iterator(chunk_size=2000):
-            stamp = created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
-            yield writer.writerow([stamp, actor, section, action, _csv_safe(message)])
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    filename = f"SetupAuditTrail_{request.org.public_id}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
-def _csv_safe(value: str) -> str:
-    """Neutralise spreadsheet formulas (CSV injection) in user-provided text."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+    rows = (
+        (created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z"), *rest)
+        for created_at, *rest in events.iterator(chunk_size=2000)
+    )
+    header = ["Date", "User", "Section", "Action", "Description"]
+    return csv_response(f"SetupAuditTrail_{request.org.public_id}.csv", header, rows)
 
 
 def _status(form: object) -> int:

@@ -1,8 +1,10 @@
 """Contacts with encrypted fields: who sees what, in pages, CSV and the admin."""
 
+import lxml.html
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection
+from django.http import HttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -237,6 +239,79 @@ def test_csv_neutralises_formulas(alice_client: Client, acme: Organization) -> N
     csv_text = b"".join(alice_client.get(_url("contact-csv", acme)).streaming_content).decode()
 
     assert "'=cmd()" in csv_text
+
+
+def test_csv_neutralises_the_field_labels_in_the_header(
+    alice_client: Client, acme: Organization
+) -> None:
+    services.create_contact_field(
+        org=acme,
+        label="-2+3+cmd",
+        api_name="Evil",
+        mask_type="all",
+        mask_char="*",
+        acting_user=None,
+    )
+
+    csv_text = b"".join(alice_client.get(_url("contact-csv", acme)).streaming_content).decode()
+
+    assert csv_text.splitlines()[0] == "First Name,Last Name,Email,'-2+3+cmd"
+
+
+HOSTILE_HELP = "<img src=x onerror=alert(1)>"
+
+
+def _help_texts(response: HttpResponse) -> list[str]:
+    """The help text under each input, as a browser shows it (and any <img> the HTML has)."""
+    doc = lxml.html.document_fromstring(response.content)
+    assert doc.xpath("//img") == []
+    return [div.text_content() for div in doc.xpath("//div[@class='helptext']")]
+
+
+@pytest.mark.parametrize("page", ["contact-create", "contact-edit"])
+def test_field_help_text_is_shown_as_text_on_the_contact_forms(
+    alice_client: Client, acme: Organization, ssn_field: ContactField, jane: Contact, page: str
+) -> None:
+    """A Customize Application user's help text is data: never HTML (issue 13, stored XSS)."""
+    services.update_contact_field(
+        contact_field=ssn_field,
+        label="SSN",
+        mask_type="ssn",
+        mask_char="X",
+        help_text=HOSTILE_HELP,
+        acting_user=None,
+    )
+    args = [jane.uuid] if page == "contact-edit" else []
+
+    response = alice_client.get(_url(page, acme, *args))
+
+    assert any(text.startswith(HOSTILE_HELP) for text in _help_texts(response))
+
+
+def test_masked_current_value_on_the_edit_form_is_text_and_only_the_mask(
+    client: Client, acme: Organization, bob: User
+) -> None:
+    """Bob (no View Encrypted Data) sees the mask as text: its clear tail is not markup, and
+    nothing of the value beyond the mask reaches the page."""
+    field = services.create_contact_field(
+        org=acme,
+        label="Secret",
+        api_name="Secret",
+        mask_type="last_four",
+        mask_char="*",
+        help_text=HOSTILE_HELP,
+        acting_user=None,
+    )
+    (contact,) = add_contacts(acme, field, ["hunter2<!--"])
+    client.force_login(bob)
+
+    response = client.get(_url("contact-edit", acme, contact.uuid))
+
+    assert _help_texts(response)[-1] == (
+        f"{HOSTILE_HELP} Current value: *******<!--. "
+        "Leave blank to keep it; type a new value to replace it."
+    )
+    assert b"hunter" not in response.content
 
 
 def test_contact_list_query_count_does_not_grow_with_rows(

@@ -10,6 +10,7 @@ from pytest_django.asserts import assertContains, assertNotContains
 
 from orgs.models import AuditEvent, Organization
 from orgs.services import record_audit
+from tests.factories import UserFactory
 
 
 def test_newest_change_comes_first(alice_client: Client, acme: Organization, alice: User) -> None:
@@ -79,3 +80,14 @@ def test_csv_download_has_every_row_and_neutralises_formulas(
     descriptions = [row[4] for row in rows[1:]]
     assert "Plain change" in descriptions
     assert "'=HYPERLINK(1)" in descriptions
+
+
+def test_csv_neutralises_every_column(alice_client: Client, acme: Organization) -> None:
+    """A username is a valid Django username and still a formula (issue 13)."""
+    actor = UserFactory(username="-2+3+cmd")
+    record_audit(org=acme, acting_user=actor, section="@SUM(1)", action="+1", message="=1+1")
+
+    response = alice_client.get(reverse("orgs:audit-trail-csv", args=[acme.public_id]))
+
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[1][1:] == ["'-2+3+cmd", "'@SUM(1)", "'+1", "'=1+1"]
