@@ -15,6 +15,27 @@ class CertadminConfig(AppConfig):
             idp_use_url,
             sso_use_url,
         )
+        from orgs import setup_tree
+        from orgs.permissions import CUSTOMIZE_APPLICATION, MANAGE_CERTIFICATES
+
+        manage = MANAGE_CERTIFICATES.codename
+        setup_tree.add(
+            "Security",
+            "Certificate and Key Management",
+            "certadmin:certificate-list",
+            manage,
+            order=10,
+        )
+        setup_tree.add(
+            "Security", "Expired Certificates", "certadmin:certificate-expired", manage, order=20
+        )
+        customize = CUSTOMIZE_APPLICATION.codename
+        setup_tree.add("Security", "Single Sign-On", "certadmin:sso-list", customize, order=50)
+        setup_tree.add(
+            "Security", "Identity Provider", "certadmin:idp-settings", customize, order=60
+        )
+        # Every member manages their own API tokens (issue 7).
+        setup_tree.add("My Settings", "API Tokens", "certadmin:token-list", None, order=10)
 
         # Where a certificate is used (SPEC 7): each foreign key to a certificate is a use.
         usage.register(

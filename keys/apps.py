@@ -8,3 +8,21 @@ class KeysConfig(AppConfig):
 
     def ready(self) -> None:
         from keys import checks  # noqa: F401 (registers the KEK check)
+        from orgs import setup_tree
+        from orgs.permissions import CUSTOMIZE_APPLICATION, MANAGE_ENCRYPTION_KEYS
+
+        setup_tree.add(
+            "Security",
+            "Master Encryption Keys",
+            "keys:key-list",
+            MANAGE_ENCRYPTION_KEYS.codename,
+            order=40,
+        )
+        setup_tree.add("Contacts", "Contacts", "keys:contact-list", None, order=10)
+        setup_tree.add(
+            "Contacts",
+            "Encrypted Fields",
+            "keys:field-list",
+            CUSTOMIZE_APPLICATION.codename,
+            order=20,
+        )

@@ -25,3 +25,14 @@ class NotificationsConfig(AppConfig):
         # migration or a manage.py command, never by hand"), and follows schedules.py after
         # every deploy's migrate.
         post_migrate.connect(_sync_schedules, sender=self, dispatch_uid="notifications.schedules")
+
+        from orgs import setup_tree
+        from orgs.permissions import MANAGE_CERTIFICATES
+
+        setup_tree.add(
+            "Security",
+            "Expiration Notifications",
+            "notifications:settings",
+            MANAGE_CERTIFICATES.codename,
+            order=30,
+        )
