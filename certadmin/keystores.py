@@ -4,9 +4,11 @@ Pure Python, no Django. Key stores are untrusted input: every parser error is tu
 :class:`KeystoreError` carrying a user-facing message, and nothing in a store is dropped silently.
 
 Cryptography is done only by pyjks (the Java formats) and ``cryptography`` (PKCS#12, keys,
-certificates). pyasn1 / pyasn1-modules, which pyjks itself depends on, are used to *read* the
-PKCS#12 layout: ``cryptography``'s ``load_pkcs12`` returns only the first private key of a file,
-so the key bags are located with pyasn1 and decrypted one by one with ``cryptography``.
+certificates). ``cryptography``'s ``load_pkcs12`` returns only the first private key of a file,
+so the key bags are located by reading the PKCS#12 layout with :mod:`certadmin.ber`, a walk
+over element headers that stops at fixed limits (a crafted file cannot make it cost more than
+a few tens of milliseconds), and decrypted one by one with ``cryptography``. pyasn1-modules
+(a pyjks dependency) only names the OIDs.
 """
 
 from __future__ import annotations
@@ -23,9 +25,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
-from pyasn1.codec.ber import decoder as ber_decoder
 from pyasn1.codec.der import encoder as der_encoder
-from pyasn1.type import char, univ
+from pyasn1.type import univ
 from pyasn1_modules import rfc5652, rfc7292
 
 from certadmin import ber
@@ -40,16 +41,16 @@ MAX_KDF_ITERATIONS = 5_000_000
 MAX_RSA_BITS = 8192
 #: PBKDF2 rounds of the PKCS#12 files we write (Java reads up to 5,000,000).
 PKCS12_KDF_ROUNDS = 100_000
-#: Limits on a PKCS#12's structure, checked by reading element headers only (certadmin/ber.py)
-#: before pyasn1 decodes anything. keytool, openssl, Windows and macOS write two or three
-#: SafeContents, nest none, and give a bag two or three attributes; what pyasn1 then decodes is
-#: at most the element budget, about 15 us an element (0.4 s at the default 1000 entries).
+#: Limits on a PKCS#12's structure, enforced while its layout is read (certadmin/ber.py), before
+#: any key is decrypted. keytool, openssl, Windows and macOS write two or three SafeContents,
+#: nest none, and give a bag two or three attributes. Reading costs ~1-3 us per element, so the
+#: element budget (33,792 at the default 1000 entries) bounds it at about 0.1 s.
 MAX_PKCS12_SAFES = 64
 MAX_PKCS12_NESTING = 4
 MAX_BAG_ATTRIBUTES = 16
 MAX_BER_DEPTH = 32
-#: Elements an entry may use (a Java key bag with its attributes uses 19), and a fixed allowance.
-BER_ELEMENTS_PER_ENTRY = 24
+#: Elements an entry may use (a keytool key bag with its two attributes uses 29), and a base.
+BER_ELEMENTS_PER_ENTRY = 32
 BER_ELEMENTS_BASE = 1024
 #: Elements of one algorithm identifier's parameters (PBES2 uses 12) or one bag's key.
 MAX_ALGORITHM_ELEMENTS = 64
@@ -260,8 +261,13 @@ def _read_java(data: bytes, password: str, max_entries: int) -> KeystoreContents
 
 def _key_iterations(entry: jks.PrivateKeyEntry) -> int:
     """KDF cost of decrypting a still-encrypted pyjks entry (JCEKS keys carry a count)."""
-    info, _ = _decode(entry._encrypted, rfc7292.PKCS8ShroudedKeyBag())
-    return _pbe_iterations(info["encryptionAlgorithm"])
+    walk = ber.Walker(max_elements=4 * MAX_ALGORITHM_ELEMENTS, max_depth=MAX_BER_DEPTH)
+    try:  # EncryptedPrivateKeyInfo: AlgorithmIdentifier, OCTET STRING
+        info = walk.element(entry._encrypted)
+        algorithm, _encrypted = walk.children(info, limit=2, what="fields")
+        return _pbe_iterations(walk, algorithm)
+    except ber.BerLimitError as exc:
+        raise KeystoreError(_limit_message(exc, 0)) from exc
 
 
 def _parse_key(alias: str, der: bytes, password: bytes | None) -> PrivateKeyTypes | None:
@@ -337,18 +343,13 @@ class _Pkcs12Layout:
     key_bags: list[tuple[str, bytes, bool]] = field(default_factory=list)  # name, DER, shrouded
     secret_names: list[str] = field(default_factory=list)
     iterations: int = 0
+    bags: int = 0  # of every kind, nested ones included
 
 
 def _read_pkcs12(data: bytes, password: str, max_entries: int) -> KeystoreContents:
     if data.lstrip()[:5] == b"-----":
         raise KeystoreError(PEM_FILE)
-    _bound_pkcs12(data, max_entries)
-    try:
-        layout = _pkcs12_layout(data)
-    except KeystoreError:
-        raise
-    except Exception as exc:
-        raise KeystoreError(NOT_A_KEYSTORE) from exc
+    layout = _pkcs12_layout(data, max_entries)
     if layout.iterations > MAX_KDF_ITERATIONS:
         raise KeystoreError(TOO_COSTLY.format(limit=MAX_KDF_ITERATIONS))
     if len(layout.key_bags) + len(layout.secret_names) > max_entries:
@@ -438,49 +439,62 @@ def _oid(value: univ.ObjectIdentifier) -> bytes:
 
 
 _ID_DATA = _oid(rfc5652.id_data)
-_ID_SAFE_CONTENTS_BAG = _oid(rfc7292.id_safeContentsBag)
+_ID_ENCRYPTED_DATA = _oid(rfc5652.id_encryptedData)
+_ID_KEY_BAG = _oid(rfc7292.id_keyBag)
 _ID_SHROUDED_KEY_BAG = _oid(rfc7292.id_pkcs8ShroudedKeyBag)
+_ID_SECRET_BAG = _oid(rfc7292.id_secretBag)
+_ID_SAFE_CONTENTS_BAG = _oid(rfc7292.id_safeContentsBag)
+_FRIENDLY_NAME = _oid(rfc7292.pkcs_9_at_friendlyName)
 #: What a limit of certadmin.ber is called in TOO_COMPLEX; the others have messages of their own.
 _LIMIT_NAMES = {
     "elements": "ASN.1 elements",
     "attributes": "attributes of one entry",
-    "attribute elements": "elements of one attribute",
-    "key elements": "elements of one key's encryption header",
-    "mac elements": "elements of the integrity check",
     "parameter elements": "elements of one encryption algorithm's parameters",
 }
 
 
-def _bound_pkcs12(data: bytes, max_entries: int) -> None:
-    """Refuse a PKCS#12 whose structure would make decoding it costly, from its headers alone.
+def _pkcs12_layout(data: bytes, max_entries: int) -> _Pkcs12Layout:
+    """Find the key and secret bags of the unencrypted safes, and add up every KDF cost.
 
-    SafeContents, bags (the entries), nesting, attributes and elements in all are counted up
-    to their limits, so the pyasn1 decoding that follows does a bounded amount of work.
-    Anything unexpected is left to that decoding, which refuses it with its own message.
+    Read with certadmin.ber, which reads headers only and stops at the limits (SafeContents,
+    bags, nesting, attributes, elements in all): what a crafted file can make this cost is
+    bounded. Encrypted safes are opaque here; ``load_pkcs12`` decrypts them after the MAC.
     """
     budget = BER_ELEMENTS_BASE + BER_ELEMENTS_PER_ENTRY * max_entries
     walk = ber.Walker(max_elements=budget, max_depth=MAX_BER_DEPTH)
+    layout = _Pkcs12Layout()
     try:
         pfx = walk.element(data)
         _version, auth_safe, *mac = walk.children(pfx, limit=3, what="fields")
-        for part in mac:
-            walk.tree(part, limit=MAX_ALGORITHM_ELEMENTS, what="mac elements")
         content_type, *content = walk.children(auth_safe, limit=2, what="fields")
-        if content_type.content != _ID_DATA or not content:
-            return  # public-key integrity: refused by the layout scan
-        bags = 0
-        for number, safe in enumerate(walk.iter_children(_encapsulated(walk, content[0])), 1):
+        if content_type.tag != ber.OID or not content:
+            raise ber.BerError("not a ContentInfo")
+        if content_type.content != _ID_DATA:
+            raise KeystoreError(UNSUPPORTED_PKCS12)  # public-key integrity mode
+        if mac:  # MacData: DigestInfo, salt, iterations (DEFAULT 1)
+            *_, iterations = walk.children(mac[0], limit=3, what="fields")
+            layout.iterations += (
+                _max_integer(walk, iterations) if iterations.tag == ber.INTEGER else 1
+            )
+        safes = walk.iter_children(_encapsulated(walk, content[0]))
+        for number, info in enumerate(safes, 1):
             if number > MAX_PKCS12_SAFES:
                 raise ber.BerLimitError("safes", MAX_PKCS12_SAFES)
-            safe_type, *safe_content = walk.children(safe, limit=2, what="fields")
-            if safe_type.content == _ID_DATA and safe_content:
-                bags = _bound_bags(walk, _encapsulated(walk, safe_content[0]), bags, max_entries)
-            else:  # encrypted: opaque until decrypted, but pyasn1 decodes its header
-                walk.tree(safe, limit=budget, what="elements")
+            info_type, *info_content = walk.children(info, limit=2, what="fields")
+            if info_type.content == _ID_DATA and info_content:
+                _scan_bags(walk, _encapsulated(walk, info_content[0]), layout, max_entries)
+            elif info_type.content == _ID_ENCRYPTED_DATA and info_content:
+                encrypted = walk.only_child(info_content[0])  # version, EncryptedContentInfo
+                _version, encrypted_info, *_ = walk.children(encrypted, limit=3, what="fields")
+                _type, algorithm, *_ = walk.children(encrypted_info, limit=3, what="fields")
+                layout.iterations += _pbe_iterations(walk, algorithm)
+            else:
+                raise KeystoreError(UNSUPPORTED_PKCS12)  # public-key encrypted safe
     except ber.BerLimitError as exc:
         raise KeystoreError(_limit_message(exc, max_entries)) from exc
     except ber.BerError as exc:
         raise KeystoreError(NOT_A_KEYSTORE) from exc
+    return layout
 
 
 def _encapsulated(walk: ber.Walker, explicit: ber.Element) -> ber.Element:
@@ -488,27 +502,42 @@ def _encapsulated(walk: ber.Walker, explicit: ber.Element) -> ber.Element:
     return walk.element(walk.octets(walk.only_child(explicit)), depth=explicit.depth + 2)
 
 
-def _bound_bags(
-    walk: ber.Walker, safe_contents: ber.Element, bags: int, max_entries: int, level: int = 1
-) -> int:
-    """Count the bags of a SafeContents (and of the ones nested in it) onto `bags`."""
+def _scan_bags(
+    walk: ber.Walker, safe_contents: ber.Element, layout: _Pkcs12Layout, max_entries: int,
+    level: int = 1,
+) -> None:  # fmt: skip
+    """Record the bags of a SafeContents (and of those nested in it); count every bag."""
     if level > MAX_PKCS12_NESTING:
         raise ber.BerLimitError("nesting", MAX_PKCS12_NESTING)
     for bag in walk.iter_children(safe_contents):
-        bags += 1
-        if bags > max_entries:
+        layout.bags += 1
+        if layout.bags > max_entries:
             raise ber.BerLimitError("entries", max_entries)
-        bag_id, value, *attributes = walk.children(bag, limit=3, what="fields")
-        for attribute_set in attributes:
-            for attribute in walk.children(
-                attribute_set, limit=MAX_BAG_ATTRIBUTES, what="attributes"
-            ):
-                walk.tree(attribute, limit=MAX_ALGORITHM_ELEMENTS, what="attribute elements")
-        if bag_id.content == _ID_SAFE_CONTENTS_BAG:
-            bags = _bound_bags(walk, walk.only_child(value), bags, max_entries, level + 1)
-        elif bag_id.content == _ID_SHROUDED_KEY_BAG:
-            walk.tree(value, limit=MAX_ALGORITHM_ELEMENTS, what="key elements")
-    return bags
+        bag_id, explicit, *attributes = walk.children(bag, limit=3, what="fields")
+        if bag_id.content == _ID_SHROUDED_KEY_BAG:
+            value = walk.only_child(explicit)  # EncryptedPrivateKeyInfo
+            algorithm, _encrypted = walk.children(value, limit=2, what="fields")
+            layout.iterations += _pbe_iterations(walk, algorithm)
+            layout.key_bags.append((_friendly_name(walk, attributes), value.encoded, True))
+        elif bag_id.content == _ID_KEY_BAG:
+            value = walk.only_child(explicit)
+            layout.key_bags.append((_friendly_name(walk, attributes), value.encoded, False))
+        elif bag_id.content == _ID_SECRET_BAG:
+            layout.secret_names.append(_friendly_name(walk, attributes) or "(unnamed)")
+        elif bag_id.content == _ID_SAFE_CONTENTS_BAG:
+            _scan_bags(walk, walk.only_child(explicit), layout, max_entries, level + 1)
+
+
+def _friendly_name(walk: ber.Walker, attribute_sets: list[ber.Element]) -> str:
+    """The friendlyName (a BMPString) among a bag's attributes, or ""."""
+    for attribute_set in attribute_sets:
+        for attribute in walk.children(attribute_set, limit=MAX_BAG_ATTRIBUTES, what="attributes"):
+            attribute_type, *values = walk.children(attribute, limit=2, what="fields")
+            if attribute_type.content == _FRIENDLY_NAME and values:
+                first = next(walk.iter_children(values[0]), None)
+                if first is not None and first.tag == ber.BMP_STRING:
+                    return first.content.decode("utf-16-be", "replace")
+    return ""
 
 
 def _limit_message(exc: ber.BerLimitError, max_entries: int) -> str:
@@ -523,82 +552,26 @@ def _limit_message(exc: ber.BerLimitError, max_entries: int) -> str:
     return NOT_A_KEYSTORE  # a structure with more fields than its type has: malformed
 
 
-def _pkcs12_layout(data: bytes) -> _Pkcs12Layout:
-    """Find the key and secret bags of the unencrypted safes, and add up every KDF cost."""
-    pfx, _ = _decode(data, rfc7292.PFX())
-    if pfx["authSafe"]["contentType"] != rfc5652.id_data:
-        raise KeystoreError(UNSUPPORTED_PKCS12)  # public-key integrity mode
-    layout = _Pkcs12Layout()
-    if pfx["macData"].isValue:
-        layout.iterations += int(pfx["macData"]["iterations"])
-    safes, _ = _decode(_octets(pfx["authSafe"]["content"]), rfc7292.AuthenticatedSafe())
-    for info in safes:
-        if info["contentType"] == rfc5652.id_data:
-            _scan_bags(_decode(_octets(info["content"]), rfc7292.SafeContents())[0], layout)
-        elif info["contentType"] == rfc5652.id_encryptedData:
-            encrypted, _ = _decode(info["content"], rfc5652.EncryptedData())
-            algorithm = encrypted["encryptedContentInfo"]["contentEncryptionAlgorithm"]
-            layout.iterations += _pbe_iterations(algorithm)
-        else:
-            raise KeystoreError(UNSUPPORTED_PKCS12)  # public-key encrypted safe
-    return layout
-
-
-def _scan_bags(bags: univ.SequenceOf, layout: _Pkcs12Layout) -> None:
-    for bag in bags:
-        bag_id, value = bag["bagId"], bytes(bag["bagValue"])
-        if bag_id == rfc7292.id_pkcs8ShroudedKeyBag:
-            info, _ = _decode(value, rfc7292.PKCS8ShroudedKeyBag())
-            layout.iterations += _pbe_iterations(info["encryptionAlgorithm"])
-            layout.key_bags.append((_friendly_name(bag), value, True))
-        elif bag_id == rfc7292.id_keyBag:
-            layout.key_bags.append((_friendly_name(bag), value, False))
-        elif bag_id == rfc7292.id_secretBag:
-            layout.secret_names.append(_friendly_name(bag) or "(unnamed)")
-        elif bag_id == rfc7292.id_safeContentsBag:
-            _scan_bags(_decode(value, rfc7292.SafeContents())[0], layout)
-
-
-def _friendly_name(bag: rfc7292.SafeBag) -> str:
-    attributes = bag["bagAttributes"]
-    for attribute in attributes if attributes.isValue else ():
-        if attribute["attrType"] == rfc7292.pkcs_9_at_friendlyName and attribute["attrValues"]:
-            return str(_decode(attribute["attrValues"][0], char.BMPString())[0])
-    return ""
-
-
-def _decode(substrate: object, spec: object = None) -> tuple[object, bytes]:
-    """BER-decode (DER is BER); raises pyasn1 errors on malformed or truncated input."""
-    return ber_decoder.decode(bytes(substrate), asn1Spec=spec)  # type: ignore[call-overload]
-
-
-def _octets(value: object) -> bytes:
-    return _decode(value, univ.OctetString())[0].asOctets()  # type: ignore[attr-defined]
-
-
-def _pbe_iterations(algorithm: univ.Sequence) -> int:
+def _pbe_iterations(walk: ber.Walker, algorithm: ber.Element) -> int:
     """Iteration count of a PBE AlgorithmIdentifier (PKCS#12 PBE, PBES2, Sun's JCE PBE).
 
     Every INTEGER in these parameters is an iteration count or a small key length, so the
     largest one is taken; an algorithm without parameters (JKS, NULL) yields 0.
     """
-    parameters = algorithm["parameters"]
-    if not parameters.isValue:
-        return 0
-    raw = bytes(parameters)
-    # Decoded without a schema, so bounded first: a crafted SEQUENCE of 50,000 INTEGERs here
-    # would cost pyasn1 seconds (JCEKS keys and PKCS#12 encrypted safes reach this unscanned).
-    walk = ber.Walker(max_elements=MAX_ALGORITHM_ELEMENTS, max_depth=MAX_BER_DEPTH)
-    try:
-        walk.tree(walk.element(raw), limit=MAX_ALGORITHM_ELEMENTS, what="parameter elements")
-    except ber.BerLimitError as exc:
-        raise KeystoreError(_limit_message(exc, 0)) from exc
-    return _max_integer(_decode(raw)[0])
+    _oid_element, *parameters = walk.children(algorithm, limit=2, what="fields")
+    return _max_integer(walk, parameters[0]) if parameters else 0
 
 
-def _max_integer(value: object) -> int:
-    if isinstance(value, univ.Integer):
-        return int(value)
-    if isinstance(value, (univ.Sequence, univ.SequenceOf, univ.Set, univ.SetOf)):
-        return max((_max_integer(value[i]) for i in range(len(value))), default=0)
-    return 0
+def _max_integer(walk: ber.Walker, element: ber.Element) -> int:
+    """The largest INTEGER in `element` and its constructed descendants (at most 64 elements)."""
+    largest, seen, pending = 0, 0, [element]
+    while pending:
+        current = pending.pop()
+        seen += 1
+        if seen > MAX_ALGORITHM_ELEMENTS:
+            raise ber.BerLimitError("parameter elements", MAX_ALGORITHM_ELEMENTS)
+        if current.tag == ber.INTEGER:
+            largest = max(largest, int.from_bytes(current.content, "big", signed=True))
+        elif current.constructed:
+            pending.extend(walk.iter_children(current))
+    return largest

@@ -21,7 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from certadmin import keystores
+from certadmin import ber, keystores
 from certadmin.keystores import (
     ImportedKey,
     KeyEntry,
@@ -371,6 +371,38 @@ def test_write_pkcs12_is_read_by_openssl_keytool_and_read_keystore(entries, work
     assert "Certificate chain length: 3" in listing
     (key,) = read_keystore(write_pkcs12([entries[2]], PW), PW).keys
     assert entry_of(key) == entries[2]
+
+
+def _indefinite(tag: int, *parts: bytes) -> bytes:
+    return bytes([tag, 0x80]) + b"".join(parts) + b"\0\0"
+
+
+def as_windows_ber(der: bytes) -> bytes:
+    """The same PFX in BER as Windows writes it: indefinite lengths and the AuthenticatedSafe's
+    OCTET STRING in 1000-byte segments (the MAC covers the octets, so it still verifies)."""
+    walk = ber.Walker(max_elements=100, max_depth=8)
+    version, auth_safe, mac = walk.children(walk.element(der), limit=3, what="fields")
+    content_type, explicit = walk.children(auth_safe, limit=2, what="fields")
+    octets = walk.octets(walk.only_child(explicit))
+    segments = [b"\x04\x82" + len(c).to_bytes(2, "big") + c for c in _chunks(octets, 1000)]
+    content = _indefinite(0xA0, _indefinite(0x24, *segments))
+    return _indefinite(
+        0x30, version.encoded, _indefinite(0x30, content_type.encoded, content), mac.encoded
+    )
+
+
+def _chunks(data: bytes, size: int) -> list[bytes]:
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+# cryptography 50 warns that it reads BER PKCS#12 "for now"; the layout scan reads it anyway.
+@pytest.mark.filterwarnings("ignore:PKCS#12 bundle could not be parsed as DER")
+def test_pkcs12_in_indefinite_length_ber_is_read(entries):
+    ber_p12 = as_windows_ber(write_pkcs12([entries[2]], PW))
+
+    (key,) = read_keystore(ber_p12, PW).keys
+
+    assert key.alias == "Chained"
 
 
 def test_write_pkcs12_needs_exactly_one_key(entries):
