@@ -8,10 +8,12 @@ PORT ?= 8000
 
 .PHONY: run run-mtls test test-fast lint format venv system-deps bench clean
 
-$(BIN)/.installed: requirements.txt
+# One virtualenv for running, testing and linting: requirements.txt is what production installs,
+# requirements-dev.txt adds the tests' and linters' packages.
+$(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
 venv: $(BIN)/.installed
@@ -45,9 +47,11 @@ test: venv system-deps
 test-fast: venv
 	$(BIN)/python -m pytest -m "not browser"
 
+# Style (ruff) and the layers between the apps (import-linter contracts in pyproject.toml).
 lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 format: venv
 	$(BIN)/ruff format .
