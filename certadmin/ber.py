@@ -16,7 +16,7 @@ contents octets; everything else, keys and certificates included, goes to `crypt
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _CONSTRUCTED = 0x20
 INTEGER = 0x02
@@ -38,8 +38,7 @@ class BerLimitError(ValueError):
         self.what, self.limit = what, limit
 
 
-@dataclass(frozen=True)
-class Element:
+class Element(NamedTuple):  # a tuple: made per header read, it must be cheap to build
     """One element of `buf` from `offset`: identifier octet `tag`, contents buf[start:end],
     the next element at `after`."""
 

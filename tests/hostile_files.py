@@ -99,6 +99,12 @@ def many_attributes_pfx(count: int = 40_000) -> bytes:
     return pfx([data_info(seq(secret_bag(*[name] * count)))])
 
 
+def under_the_limits_pfx(bags: int = 999, attributes: int = 8) -> bytes:
+    """As much structure as the limits let through: every attribute is read, none is a name."""
+    key_id = seq(oid("1.2.840.113549.1.9.21"), tlv(0x31, tlv(0x04, b"1")))
+    return pfx([data_info(seq(*[secret_bag(*[key_id] * attributes)] * bags))])
+
+
 def huge_parameters_pfx(count: int = 50_000) -> bytes:
     """An encrypted safe whose PBE parameters are a SEQUENCE of `count` INTEGERs."""
     algorithm = seq(PBE_SHA1_3DES, seq(*[integer(1)] * count))
@@ -195,6 +201,7 @@ FILES: dict[str, Callable[[], bytes]] = {
     "4 GiB length": lambda: b"\x30\x84\xff\xff\xff\xff" + bytes(64),
     "40,000 attributes on one bag": many_attributes_pfx,
     "50,000 INTEGERs in PBE parameters": huge_parameters_pfx,
+    "999 bags of 8 attributes (under every limit)": under_the_limits_pfx,
     "2^31 MAC iterations": huge_iterations_pfx,
     "PKCS#12 with a 25-certificate chain": long_chain_pfx,
     "JKS with a 25-certificate chain": long_chain_jks,
