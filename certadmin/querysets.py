@@ -9,6 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 
 if TYPE_CHECKING:
+    from certadmin.models import Certificate  # noqa: F401 (the type argument of QuerySet)
     from orgs.models import Organization
 
 
@@ -42,7 +43,7 @@ class CertificateFilter:
     search: str = ""
 
 
-class CertificateQuerySet(models.QuerySet["models.Model"]):
+class CertificateQuerySet(models.QuerySet["Certificate"]):
     def for_org(self, org: "Organization") -> Self:
         return self.filter(organization=org)
 

@@ -76,9 +76,9 @@ def _validation_error(request: HttpRequest, exc: ValidationError) -> JsonRespons
     """Query parameters that do not validate, keyed by parameter (`query`: the query itself)."""
     errors: dict[str, list[str]] = {}
     for error in exc.errors:
-        # loc is ("query", <parameter>) for one parameter, ("query", <model>) for the whole.
+        # loc is (<source>, <parameter>): ("query", "page").
         loc = error.get("loc", ())
-        key = str(loc[1]) if len(loc) == 2 else "query"
+        key = str(loc[1]) if len(loc) > 1 else "query"
         errors.setdefault(key, []).append(str(error.get("msg", "Not valid.")))
     return invalid_query(errors).response()
 
@@ -99,8 +99,10 @@ def _internal_error(request: HttpRequest, exc: Exception) -> JsonResponse:
 
 def install_handlers(api: NinjaAPI) -> None:
     """Answer every exception an endpoint (or the authentication) raises in JSON."""
-    api.add_exception_handler(ApiError, _api_error)
-    api.add_exception_handler(ValidationError, _validation_error)
-    api.add_exception_handler(Http404, _not_found)
-    api.add_exception_handler(PermissionDenied, _permission_denied)
-    api.add_exception_handler(Exception, _internal_error)
+    # exception_handler() rather than add_exception_handler(): the latter's annotation wants
+    # handlers that also take exception classes, which ninja never passes.
+    api.exception_handler(ApiError)(_api_error)
+    api.exception_handler(ValidationError)(_validation_error)
+    api.exception_handler(Http404)(_not_found)
+    api.exception_handler(PermissionDenied)(_permission_denied)
+    api.exception_handler(Exception)(_internal_error)
