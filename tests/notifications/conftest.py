@@ -7,6 +7,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -132,6 +133,8 @@ class Collector:
     refuse: set[str] = field(default_factory=set)  # recipients answered with 550
     received: list[Received] = field(default_factory=list)
     in_data: bool = False  # a client has started sending a message
+    # While set and closed (not is_set()), DATA waits: a test holds a sender mid-batch.
+    gate: threading.Event | None = None
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
@@ -145,6 +148,8 @@ class Collector:
         self.in_data = True
         if self.hang:
             await asyncio.sleep(3600)
+        while self.gate is not None and not self.gate.is_set():
+            await asyncio.sleep(0.01)
         if self.delay:
             await asyncio.sleep(self.delay)
         self.received.append(

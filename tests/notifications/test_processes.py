@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import Counter
@@ -77,8 +78,39 @@ def test_two_jobs_started_together_send_each_notice_exactly_once(
     runs = list(NotificationRun.objects.all())
     assert [r.status for r in runs] == [NotificationRun.Status.SUCCEEDED] * 2
     assert sum(r.emails_sent for r in runs) == 2 * len(orgs)
-    # They really ran at the same time.
-    assert max(r.started_at for r in runs) < min(r.finished_at for r in runs)
+
+
+def test_a_job_started_while_another_is_sending_sends_nothing_again(
+    shared_db: SharedDatabase, smtp_server: SmtpServer
+) -> None:
+    """The overlap is made, not hoped for: the first job is held inside its first email (its
+    claims taken, nothing marked) while the second runs from start to end."""
+    orgs = []
+    for n in range(6):
+        org = make_org(f"Org {n}")
+        holder(org, make_member(org, f"reader{n}"))
+        _certificates_due_now(org, 30)
+        orgs.append(org)
+    smtp_server.handler.gate = threading.Event()
+    shared_db.push()
+    port = str(smtp_server.port)
+
+    first = shared_db.manage("send_expiry_notifications", TEST_SMTP_PORT=port)
+    deadline = time.monotonic() + 30
+    while not smtp_server.handler.in_data and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert smtp_server.handler.in_data, "the first job never reached the mail server"
+    second = shared_db.manage("send_expiry_notifications", TEST_SMTP_PORT=port)
+    _wait(second, timeout=60)
+    smtp_server.handler.gate.set()
+    _wait(first, timeout=60)
+    shared_db.pull()
+
+    recipients = Counter(message.recipients[0] for message in smtp_server.received)
+    assert len(recipients) == len(orgs)
+    assert set(recipients.values()) == {1}
+    runs = NotificationRun.objects.order_by("started_at")
+    assert [r.emails_sent for r in runs] == [len(orgs), 0]
 
 
 def test_a_job_killed_between_claim_and_send_is_retried_after_the_lease(
@@ -151,7 +183,13 @@ def test_a_qcluster_runs_the_synced_schedule(
     )
     try:
         smtp_server.wait_for(1, timeout=30)
-        time.sleep(0.5)  # let the worker record the task's result
+        # The worker records the task's result after sending: wait for it, then stop.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            shared_db.pull()
+            if Task.objects.filter(func=spec.func).exists():
+                break
+            time.sleep(0.1)
     finally:
         cluster.send_signal(signal.SIGTERM)
         try:
