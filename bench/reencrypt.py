@@ -8,7 +8,7 @@ its own child process (Django is configured once per process), which:
 
 1. migrates, creates an org with an encrypted Contact field (key 1) and N contacts with one
    value each, written with raw SQL under key 1; then archives key 1 and makes key 2 active;
-2. times the job: keys.services.run_reencryption (the code the django-q2 task and
+2. times the job: keys.services.reencryption.run_reencryption (the code the django-q2 task and
    `manage.py reencrypt` run), moving every value from key 1 to key 2;
 3. times the floor, in the same process: the same N rows read and written back with raw SQL
    (SELECT by id range, executemany UPDATE ... WHERE id = ?) in batches of the same size,
@@ -60,13 +60,17 @@ def child(rows: int, batch_size: int) -> dict[str, float]:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from keys import crypto, keyring, services
+    from keys import crypto, keyring
+    from keys.columns import values_per_key
     from keys.models import ContactFieldValue
+    from keys.services.contacts import create_contact_field
+    from keys.services.master_keys import rotate_master_key
+    from keys.services.reencryption import run_reencryption, start_reencryption
     from orgs.services import create_organization
 
     call_command("migrate", verbosity=0, interactive=False)
     org = create_organization(name="Bench", acting_user=None)
-    field = services.create_contact_field(
+    field = create_contact_field(
         org=org, label="SSN", api_name="SSN", mask_type="ssn", mask_char="X", acting_user=None
     )
     value_field = ContactFieldValue._meta.get_field("value")
@@ -120,7 +124,7 @@ def child(rows: int, batch_size: int) -> dict[str, float]:
                 )
             cursor.execute("ANALYZE")
     seed_s = time.perf_counter() - started
-    services.rotate_master_key(org=org, acting_user=None)
+    rotate_master_key(org=org, acting_user=None)
 
     def settle() -> None:
         """Start each timed phase from the same state: WAL checkpointed / table vacuumed,
@@ -133,16 +137,16 @@ def child(rows: int, batch_size: int) -> dict[str, float]:
             cursor.execute("SELECT SUM(LENGTH(value_token)) FROM keys_contactfieldvalue")
             cursor.fetchall()
 
-    assert services.values_per_key(org) == {1: rows}
+    assert values_per_key(org) == {1: rows}
 
     # 2. The job, as the django-q2 task and `manage.py reencrypt` run it.
-    job = services.start_reencryption(org=org, acting_user=None, enqueue=False)
+    job = start_reencryption(org=org, acting_user=None, enqueue=False)
     settle()
     started = time.perf_counter()
-    job = services.run_reencryption(job_id=job.pk, batch_size=batch_size)
+    job = run_reencryption(job_id=job.pk, batch_size=batch_size)
     job_s = time.perf_counter() - started
     assert job.moved == rows, job.message
-    assert services.values_per_key(org) == {2: rows}
+    assert values_per_key(org) == {2: rows}
 
     # 3. The floor: the same rows, read and written with raw SQL, AES-GCM in the loop.
     ring = keyring.Keyring.load(org.pk)
@@ -176,7 +180,7 @@ def child(rows: int, batch_size: int) -> dict[str, float]:
                     "UPDATE keys_contactfieldvalue SET value_token = %s WHERE id = %s", updates
                 )
     floor_s = time.perf_counter() - started
-    assert services.values_per_key(org) == {1: rows}  # the floor wrote valid tokens
+    assert values_per_key(org) == {1: rows}  # the floor wrote valid tokens
     sample = ContactFieldValue.objects.select_related("field").order_by("?")[:5]
     assert all(v.value.reveal(keyring.Keyring.load(org.pk)).endswith("-45-6789") for v in sample)
 

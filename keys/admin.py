@@ -38,7 +38,8 @@ def shown_value(value: ContactFieldValue) -> str:
     clear = access.has_org_perm(
         request.user, permissions.VIEW_ENCRYPTED_DATA.full, value.organization
     )
-    return value.value.display(clear=clear, ring=rings[org_id])
+    shown: str = value.value.display(clear=clear, ring=rings[org_id])
+    return shown
 
 
 class _ShowsValues(_ReadOnlyAdmin):

@@ -2,8 +2,8 @@
 
 from django_q.tasks import async_task
 
-from keys import services
 from keys.models import ReencryptionJob
+from keys.services.reencryption import ReencryptionBusy, run_reencryption
 
 # Seconds one task spends re-encrypting before it queues a follow-up task for the rest:
 # well below Q_CLUSTER["timeout"], so a large org never gets its worker killed mid-batch.
@@ -13,8 +13,8 @@ TIME_BUDGET = 240.0
 def reencrypt_org(job_id: int) -> str:
     """Run (or resume) one "Re-encrypt all data now" job."""
     try:
-        job = services.run_reencryption(job_id=job_id, time_budget=TIME_BUDGET)
-    except services.ReencryptionBusy as exc:
+        job = run_reencryption(job_id=job_id, time_budget=TIME_BUDGET)
+    except ReencryptionBusy as exc:
         return exc.messages[0]  # another worker has it: nothing to do here
     if job.state == ReencryptionJob.State.QUEUED:
         async_task("keys.tasks.reencrypt_org", job_id)

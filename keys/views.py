@@ -9,7 +9,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from keys import keyring, services
+from keys import keyring
+from keys.columns import values_per_key
 from keys.forms import (
     ContactFieldEditForm,
     ContactFieldForm,
@@ -19,6 +20,22 @@ from keys.forms import (
     ImportKeyForm,
 )
 from keys.models import Contact, ContactField, ContactFieldValue, MasterKey
+from keys.services.contacts import (
+    create_contact_field,
+    delete_contact,
+    present_contacts,
+    save_contact,
+    update_contact_field,
+)
+from keys.services.master_keys import (
+    destroy_master_key,
+    destroy_phrase,
+    export_filename,
+    export_master_key,
+    import_master_key,
+    rotate_master_key,
+)
+from keys.services.reencryption import reencryption_status, start_reencryption
 from orgs import permissions
 from orgs.access import get_for_member, org_member_required, require_org_perm, visible_to_member
 from orgs.csv_export import csv_response
@@ -48,7 +65,7 @@ def _keys_url(request: OrgRequest) -> str:
 @org_member_required
 def key_list(request: OrgRequest) -> HttpResponse:
     keys = list(visible_to_member(request, MasterKey.objects.all(), MANAGE_KEYS))
-    status = services.reencryption_status(request.org)
+    status = reencryption_status(request.org)
     largest = max(status.per_key.values(), default=0)
     destroyed = {key.version for key in keys if key.is_destroyed}
     ctx = {
@@ -70,7 +87,7 @@ def key_rotate(request: OrgRequest) -> HttpResponse:
     active = MasterKey.objects.for_org(request.org).active().first()
     if request.method == "POST":
         try:
-            key = services.rotate_master_key(org=request.org, acting_user=request.user)
+            key = rotate_master_key(org=request.org, acting_user=request.user)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
@@ -86,7 +103,7 @@ def key_export(request: OrgRequest, key_version: int) -> HttpResponse:
     form = ExportKeyForm(request.POST or None)
     if form.is_valid():
         try:
-            text = services.export_master_key(
+            text = export_master_key(
                 org=request.org,
                 version=key.version,
                 password=form.cleaned_data["password"],
@@ -96,7 +113,7 @@ def key_export(request: OrgRequest, key_version: int) -> HttpResponse:
             form.add_error(None, exc)
         else:
             response = HttpResponse(text, content_type="text/plain; charset=utf-8")
-            filename = services.export_filename(request.org, key.version)
+            filename = export_filename(request.org, key.version)
             response["Content-Disposition"] = f'attachment; filename="{filename}"'
             return response
     ctx = {"key": key, "form": form}
@@ -113,7 +130,7 @@ def key_destroy(request: OrgRequest, key_version: int) -> HttpResponse:
     form = DestroyKeyForm(request.POST or None)
     if form.is_valid():
         try:
-            lost = services.destroy_master_key(
+            lost = destroy_master_key(
                 org=request.org,
                 version=key.version,
                 confirmation=form.cleaned_data["confirmation"],
@@ -129,8 +146,8 @@ def key_destroy(request: OrgRequest, key_version: int) -> HttpResponse:
     ctx = {
         "key": key,
         "form": form,
-        "values": services.values_per_key(request.org).get(key.version, 0),
-        "phrase": services.destroy_phrase(key.version),
+        "values": values_per_key(request.org).get(key.version, 0),
+        "phrase": destroy_phrase(key.version),
     }
     return render(request, "keys/key_destroy.html", ctx, status=_status(form))
 
@@ -145,7 +162,7 @@ def key_import(request: OrgRequest, key_version: int) -> HttpResponse:
     form = ImportKeyForm(request.POST or None, request.FILES or None)
     if form.is_valid():
         try:
-            services.import_master_key(
+            import_master_key(
                 org=request.org,
                 version=key.version,
                 text=form.cleaned_data["key_file"],
@@ -166,7 +183,7 @@ def key_import(request: OrgRequest, key_version: int) -> HttpResponse:
 def reencrypt_start(request: OrgRequest) -> HttpResponse:
     require_org_perm(request, MANAGE_KEYS)
     try:
-        services.start_reencryption(org=request.org, acting_user=request.user)
+        start_reencryption(org=request.org, acting_user=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -178,7 +195,7 @@ def reencrypt_start(request: OrgRequest) -> HttpResponse:
 @org_member_required
 def reencrypt_status(request: OrgRequest) -> JsonResponse:
     require_org_perm(request, MANAGE_KEYS)
-    return JsonResponse(services.reencryption_status(request.org).as_json())
+    return JsonResponse(reencryption_status(request.org).as_json())
 
 
 # --- Encrypted fields ----------------------------------------------------------------------
@@ -198,7 +215,7 @@ def field_create(request: OrgRequest) -> HttpResponse:
     form = ContactFieldForm(request.POST or None)
     if form.is_valid():
         try:
-            field = services.create_contact_field(
+            field = create_contact_field(
                 org=request.org, acting_user=request.user, **form.cleaned_data
             )
         except ValidationError as exc:
@@ -218,9 +235,7 @@ def field_edit(request: OrgRequest, encrypted_field: str) -> HttpResponse:
     form = ContactFieldEditForm(request.POST or None, initial=initial)
     if form.is_valid():
         try:
-            services.update_contact_field(
-                contact_field=field, acting_user=request.user, **form.cleaned_data
-            )
+            update_contact_field(contact_field=field, acting_user=request.user, **form.cleaned_data)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -249,7 +264,7 @@ def contact_list(request: OrgRequest) -> HttpResponse:
     fields, contacts = _contacts(request)
     page = Paginator(contacts, 50).get_page(request.GET.get("page"))
     ring = keyring.Keyring.load(request.org.pk)
-    rows = list(services.present_contacts(page, fields, ring=ring, clear=_clear(request)))
+    rows = list(present_contacts(page, fields, ring=ring, clear=_clear(request)))
     ctx = {"fields": fields, "rows": rows, "page": page, "clear": _clear(request)}
     return render(request, "keys/contact_list.html", ctx)
 
@@ -260,7 +275,7 @@ def contact_detail(request: OrgRequest, contact: str) -> HttpResponse:
     fields, contacts = _contacts(request)
     found = get_for_member(request, contacts, None, uuid=contact)
     ring = keyring.Keyring.load(request.org.pk)
-    (row,) = services.present_contacts([found], fields, ring=ring, clear=_clear(request))
+    (row,) = present_contacts([found], fields, ring=ring, clear=_clear(request))
     ctx = {"contact": found, "cells": list(zip(fields, row.cells, strict=True))}
     return render(request, "keys/contact_detail.html", ctx)
 
@@ -296,7 +311,7 @@ def _save_contact(request: OrgRequest, contact: Contact | None) -> HttpResponse:
     form = _contact_form(request, contact)
     if form.is_valid():
         try:
-            saved = services.save_contact(
+            saved = save_contact(
                 org=request.org,
                 contact=contact,
                 first_name=form.cleaned_data["first_name"],
@@ -332,7 +347,7 @@ def contact_edit(request: OrgRequest, contact: str) -> HttpResponse:
 def contact_delete(request: OrgRequest, contact: str) -> HttpResponse:
     found = get_for_member(request, Contact.objects.all(), None, uuid=contact)
     if request.method == "POST":
-        services.delete_contact(contact=found, acting_user=request.user)
+        delete_contact(contact=found, acting_user=request.user)
         messages.success(request, f"Deleted contact {found.name}.")
         return redirect("keys:contact-list", request.org.public_id)
     return render(request, "keys/contact_delete.html", {"contact": found})
@@ -346,7 +361,7 @@ def contact_csv(request: OrgRequest) -> StreamingHttpResponse:
     batch = contacts.iterator(chunk_size=500)
     rows = (
         (row.contact.first_name, row.contact.last_name, row.contact.email, *row.cells)
-        for row in services.present_contacts(batch, fields, ring=ring, clear=_clear(request))
+        for row in present_contacts(batch, fields, ring=ring, clear=_clear(request))
     )
     header = ["First Name", "Last Name", "Email", *(f.label for f in fields)]
     return csv_response(f"Contacts_{request.org.public_id}.csv", header, rows)

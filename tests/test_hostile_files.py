@@ -31,8 +31,8 @@ from certadmin.management.commands._keystore_password import ENV_VAR
 from certadmin.models import Certificate
 from certadmin.views.keystores import ImportForm
 from keys import crypto as keys_crypto
-from keys import services as keys_services
 from keys.forms import ImportKeyForm
+from keys.services.master_keys import destroy_master_key, ensure_master_key, rotate_master_key
 from orgs.models import Organization
 from tests import hostile_files
 from tests.certadmin.conftest import ca_signed
@@ -68,11 +68,9 @@ class Victim:
 
     @cached_property
     def destroyed_key(self) -> int:
-        keys_services.ensure_master_key(org=self.org, acting_user=None)
-        keys_services.rotate_master_key(org=self.org, acting_user=None)
-        keys_services.destroy_master_key(
-            org=self.org, version=1, confirmation="DESTROY KEY 1", acting_user=None
-        )
+        ensure_master_key(org=self.org, acting_user=None)
+        rotate_master_key(org=self.org, acting_user=None)
+        destroy_master_key(org=self.org, version=1, confirmation="DESTROY KEY 1", acting_user=None)
         return 1
 
     @cached_property

@@ -31,7 +31,7 @@ from django.test import Client
 from django.urls import Resolver404, resolve, reverse
 
 from certadmin.services import tokens
-from keys import services as keys_services
+from keys.services import master_keys
 from orgs import permissions
 from orgs.models import Organization
 from tests.certadmin.sso_helpers import fast_rsa, idp_certificate_pem
@@ -394,7 +394,7 @@ def matrix(
     trust_client_ca: ClientCa,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Matrix:
-    monkeypatch.setattr(keys_services, "EXPORT_SCRYPT_N", 2**4)  # key export files, cheaply
+    monkeypatch.setattr(master_keys, "EXPORT_SCRYPT_N", 2**4)  # key export files, cheaply
     actor = make_member(acme, ACTOR, permissions.SYSTEM_ADMINISTRATOR)
     grant(
         acme,

@@ -46,17 +46,17 @@ def _certificate(org: Organization) -> str:
 
 def _key_version(org: Organization) -> str:
     """An archived master key (key 1; key 2 is active)."""
-    from keys import services as keys_services
+    from keys.services.master_keys import rotate_master_key
 
     _encrypted_field(org)
-    keys_services.rotate_master_key(org=org, acting_user=None)
+    rotate_master_key(org=org, acting_user=None)
     return "1"
 
 
 def _encrypted_field(org: Organization) -> str:
-    from keys import services as keys_services
+    from keys.services.contacts import create_contact_field
 
-    field = keys_services.create_contact_field(
+    field = create_contact_field(
         org=org,
         label="Sample",
         api_name=f"Sample_{org.contact_fields.count()}",
@@ -68,9 +68,9 @@ def _encrypted_field(org: Organization) -> str:
 
 
 def _contact(org: Organization) -> str:
-    from keys import services as keys_services
+    from keys.services.contacts import save_contact
 
-    contact = keys_services.save_contact(
+    contact = save_contact(
         org=org,
         contact=None,
         first_name="Sam",

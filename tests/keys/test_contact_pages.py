@@ -10,8 +10,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains
 
-from keys import services
 from keys.models import Contact, ContactField, ContactFieldValue
+from keys.services.contacts import create_contact_field, save_contact, update_contact_field
+from keys.services.master_keys import (
+    destroy_master_key,
+    export_master_key,
+    import_master_key,
+    rotate_master_key,
+)
 from orgs.models import AuditEvent, Organization
 from tests.conftest import grant
 from tests.factories import UserFactory
@@ -35,7 +41,7 @@ def _url(name: str, org: Organization, *args: object) -> str:
 @pytest.fixture
 def masked_contact(request: pytest.FixtureRequest, acme: Organization) -> tuple[Contact, str, str]:
     mask_type, mask_char, value, masked = request.param
-    field = services.create_contact_field(
+    field = create_contact_field(
         org=acme,
         label="Secret",
         api_name="Secret",
@@ -166,14 +172,12 @@ def test_an_invalid_email_is_refused_with_a_message(
 def test_values_under_a_destroyed_key_show_unavailable_until_it_is_imported(
     alice_client: Client, acme: Organization, jane: Contact, ssn_field: ContactField
 ) -> None:
-    services.rotate_master_key(org=acme, acting_user=None)
-    exported = services.export_master_key(
-        org=acme, version=1, password="export password", acting_user=None
-    )
-    services.destroy_master_key(org=acme, version=1, confirmation="DESTROY KEY 1", acting_user=None)
+    rotate_master_key(org=acme, acting_user=None)
+    exported = export_master_key(org=acme, version=1, password="export password", acting_user=None)
+    destroy_master_key(org=acme, version=1, confirmation="DESTROY KEY 1", acting_user=None)
 
     destroyed = alice_client.get(jane.get_absolute_url())
-    services.import_master_key(
+    import_master_key(
         org=acme, version=1, text=exported, password="export password", acting_user=None
     )
     imported = alice_client.get(jane.get_absolute_url())
@@ -186,8 +190,8 @@ def test_values_under_a_destroyed_key_show_unavailable_until_it_is_imported(
 def test_editing_a_contact_keeps_a_value_whose_key_is_destroyed(
     alice_client: Client, acme: Organization, jane: Contact, ssn_field: ContactField
 ) -> None:
-    services.rotate_master_key(org=acme, acting_user=None)
-    services.destroy_master_key(org=acme, version=1, confirmation="DESTROY KEY 1", acting_user=None)
+    rotate_master_key(org=acme, acting_user=None)
+    destroy_master_key(org=acme, version=1, confirmation="DESTROY KEY 1", acting_user=None)
     token = value_row(jane, ssn_field).value.token
 
     alice_client.post(
@@ -226,7 +230,7 @@ def test_contact_changes_are_audited_without_values(
 
 
 def test_csv_neutralises_formulas(alice_client: Client, acme: Organization) -> None:
-    services.save_contact(
+    save_contact(
         org=acme,
         contact=None,
         first_name="=cmd()",
@@ -244,7 +248,7 @@ def test_csv_neutralises_formulas(alice_client: Client, acme: Organization) -> N
 def test_csv_neutralises_the_field_labels_in_the_header(
     alice_client: Client, acme: Organization
 ) -> None:
-    services.create_contact_field(
+    create_contact_field(
         org=acme,
         label="-2+3+cmd",
         api_name="Evil",
@@ -273,7 +277,7 @@ def test_field_help_text_is_shown_as_text_on_the_contact_forms(
     alice_client: Client, acme: Organization, ssn_field: ContactField, jane: Contact, page: str
 ) -> None:
     """A Customize Application user's help text is data: never HTML (issue 13, stored XSS)."""
-    services.update_contact_field(
+    update_contact_field(
         contact_field=ssn_field,
         label="SSN",
         mask_type="ssn",
@@ -293,7 +297,7 @@ def test_masked_current_value_on_the_edit_form_is_text_and_only_the_mask(
 ) -> None:
     """Bob (no View Encrypted Data) sees the mask as text: its clear tail is not markup, and
     nothing of the value beyond the mask reaches the page."""
-    field = services.create_contact_field(
+    field = create_contact_field(
         org=acme,
         label="Secret",
         api_name="Secret",
@@ -377,8 +381,8 @@ def test_admin_masks_for_a_viewer_without_the_permission(
 def test_admin_shows_unavailable_for_a_destroyed_key(
     client: Client, acme: Organization, jane: Contact, ssn_field: ContactField
 ) -> None:
-    services.rotate_master_key(org=acme, acting_user=None)
-    services.destroy_master_key(org=acme, version=1, confirmation="DESTROY KEY 1", acting_user=None)
+    rotate_master_key(org=acme, acting_user=None)
+    destroy_master_key(org=acme, version=1, confirmation="DESTROY KEY 1", acting_user=None)
     client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
 
     response = client.get(reverse("admin:keys_contactfieldvalue_changelist"))

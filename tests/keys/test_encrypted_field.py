@@ -7,9 +7,11 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from keys import crypto, keyring, services
+from keys import crypto, keyring
 from keys.fields import EncryptedText
 from keys.models import Contact, ContactField, ContactFieldValue, MasterKey
+from keys.services.contacts import create_contact_field, save_contact
+from keys.services.master_keys import destroy_master_key, rotate_master_key
 from orgs.models import Organization
 from tests.keys.conftest import SSN, value_row
 
@@ -48,7 +50,7 @@ def test_pickling_keeps_the_token_only(jane: Contact, ssn_field: ContactField) -
 def test_saving_moves_a_value_to_the_active_key(
     acme: Organization, jane: Contact, ssn_field: ContactField
 ) -> None:
-    services.rotate_master_key(org=acme, acting_user=None)
+    rotate_master_key(org=acme, acting_user=None)
     row = value_row(jane, ssn_field)
 
     row.save()
@@ -61,9 +63,9 @@ def test_saving_moves_a_value_to_the_active_key(
 def test_saving_keeps_a_value_whose_key_is_destroyed(
     acme: Organization, jane: Contact, ssn_field: ContactField
 ) -> None:
-    services.rotate_master_key(org=acme, acting_user=None)
+    rotate_master_key(org=acme, acting_user=None)
     before = value_row(jane, ssn_field).value.token
-    services.destroy_master_key(org=acme, version=1, confirmation="DESTROY KEY 1", acting_user=None)
+    destroy_master_key(org=acme, version=1, confirmation="DESTROY KEY 1", acting_user=None)
 
     value_row(jane, ssn_field).save()
 
@@ -74,10 +76,10 @@ def test_a_token_from_another_org_does_not_decrypt(
     acme: Organization, globex: Organization, jane: Contact, ssn_field: ContactField
 ) -> None:
     """Org and field are bound into every token: copying one across orgs gives an error."""
-    globex_field = services.create_contact_field(
+    globex_field = create_contact_field(
         org=globex, label="SSN", api_name="SSN", mask_type="ssn", mask_char="X", acting_user=None
     )
-    other = services.save_contact(
+    other = save_contact(
         org=globex,
         contact=None,
         first_name="",

@@ -9,8 +9,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertRedirects
 
-from keys import services
 from keys.models import Contact, ContactField, MasterKey, ReencryptionJob
+from keys.services.master_keys import destroy_master_key, export_master_key, rotate_master_key
+from keys.services.reencryption import start_reencryption
 from orgs.models import Organization
 from tests.keys.conftest import SSN, add_contacts, value_row
 
@@ -29,7 +30,7 @@ def test_page_lists_keys_with_their_value_counts(
     alice_client: Client, acme: Organization, ssn_field: ContactField
 ) -> None:
     add_contacts(acme, ssn_field, ["111-11-1111", "222-22-2222"])
-    services.rotate_master_key(org=acme, acting_user=None)
+    rotate_master_key(org=acme, acting_user=None)
     add_contacts(acme, ssn_field, ["333-33-3333"])
 
     response = alice_client.get(_url("key-list", acme))
@@ -72,7 +73,7 @@ def test_rotation_without_a_key_is_a_message_not_an_error(
 def test_export_downloads_a_password_wrapped_file(
     alice_client: Client, acme: Organization, ssn_field: ContactField
 ) -> None:
-    services.rotate_master_key(org=acme, acting_user=None)
+    rotate_master_key(org=acme, acting_user=None)
 
     response = alice_client.post(
         _url("key-export", acme, 1), {"password": PASSWORD, "password_again": PASSWORD}
@@ -88,7 +89,7 @@ def test_export_downloads_a_password_wrapped_file(
 def test_export_needs_the_password_twice(
     alice_client: Client, acme: Organization, ssn_field: ContactField
 ) -> None:
-    services.rotate_master_key(org=acme, acting_user=None)
+    rotate_master_key(org=acme, acting_user=None)
 
     response = alice_client.post(
         _url("key-export", acme, 1), {"password": PASSWORD, "password_again": "something else"}
@@ -111,7 +112,7 @@ def test_destroy_page_says_how_many_values_become_unavailable(
     alice_client: Client, acme: Organization, ssn_field: ContactField
 ) -> None:
     add_contacts(acme, ssn_field, ["111-11-1111", "222-22-2222", "333-33-3333"])
-    services.rotate_master_key(org=acme, acting_user=None)
+    rotate_master_key(org=acme, acting_user=None)
 
     response = alice_client.get(_url("key-destroy", acme, 1))
 
@@ -122,7 +123,7 @@ def test_destroy_page_says_how_many_values_become_unavailable(
 def test_destroy_with_a_wrong_confirmation_changes_nothing(
     alice_client: Client, acme: Organization, ssn_field: ContactField
 ) -> None:
-    services.rotate_master_key(org=acme, acting_user=None)
+    rotate_master_key(org=acme, acting_user=None)
 
     response = alice_client.post(_url("key-destroy", acme, 1), {"confirmation": "DESTROY"})
 
@@ -133,7 +134,7 @@ def test_destroy_with_a_wrong_confirmation_changes_nothing(
 def test_destroy_then_import_from_the_exported_file(
     alice_client: Client, acme: Organization, jane: Contact, ssn_field: ContactField
 ) -> None:
-    services.rotate_master_key(org=acme, acting_user=None)
+    rotate_master_key(org=acme, acting_user=None)
     exported = alice_client.post(
         _url("key-export", acme, 1), {"password": PASSWORD, "password_again": PASSWORD}
     ).content
@@ -154,9 +155,9 @@ def test_destroy_then_import_from_the_exported_file(
 
 
 def _destroyed(org: Organization) -> bytes:
-    services.rotate_master_key(org=org, acting_user=None)
-    text = services.export_master_key(org=org, version=1, password=PASSWORD, acting_user=None)
-    services.destroy_master_key(org=org, version=1, confirmation="DESTROY KEY 1", acting_user=None)
+    rotate_master_key(org=org, acting_user=None)
+    text = export_master_key(org=org, version=1, password=PASSWORD, acting_user=None)
+    destroy_master_key(org=org, version=1, confirmation="DESTROY KEY 1", acting_user=None)
     return text.encode()
 
 
@@ -217,7 +218,7 @@ def test_reencrypt_now_moves_every_value_and_reports(
     django_capture_on_commit_callbacks: Callable[..., object],
 ) -> None:
     add_contacts(acme, ssn_field, ["111-11-1111", "222-22-2222"])
-    services.rotate_master_key(org=acme, acting_user=None)
+    rotate_master_key(org=acme, acting_user=None)
 
     with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
         response = alice_client.post(_url("reencrypt-start", acme))
@@ -233,7 +234,7 @@ def test_reencrypt_now_moves_every_value_and_reports(
 def test_reencrypt_now_is_refused_while_a_job_runs(
     alice_client: Client, acme: Organization, ssn_field: ContactField
 ) -> None:
-    services.start_reencryption(org=acme, acting_user=None, enqueue=False)
+    start_reencryption(org=acme, acting_user=None, enqueue=False)
     ReencryptionJob.objects.update(
         state="running", claimed_by="elsewhere:1:x", lease_until="2999-01-01T00:00:00Z"
     )
@@ -248,8 +249,8 @@ def test_status_json_shows_progress_of_a_running_job(
     alice_client: Client, acme: Organization, ssn_field: ContactField
 ) -> None:
     add_contacts(acme, ssn_field, ["111-11-1111"])
-    services.rotate_master_key(org=acme, acting_user=None)
-    job = services.start_reencryption(org=acme, acting_user=None, enqueue=False)
+    rotate_master_key(org=acme, acting_user=None)
+    job = start_reencryption(org=acme, acting_user=None, enqueue=False)
     ReencryptionJob.objects.filter(pk=job.pk).update(state="running", total=4, moved=3)
 
     page = alice_client.get(_url("key-list", acme))
@@ -272,7 +273,7 @@ def test_key_list_query_count_does_not_grow_with_keys(
         alice_client.get(url)
 
     for _ in range(4):
-        services.rotate_master_key(org=acme, acting_user=None)
+        rotate_master_key(org=acme, acting_user=None)
         add_contacts(acme, ssn_field, ["111-11-1111"])
     with CaptureQueriesContext(connection) as five_keys:
         alice_client.get(url)

@@ -5,8 +5,19 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from keys import crypto, envelope, keyring, services
+from keys import crypto, envelope, keyring
+from keys.fields import SealedBinaryField
 from keys.models import Contact, ContactField, MasterKey
+from keys.services.contacts import create_contact_field
+from keys.services.kek import rewrap_all_secrets
+from keys.services.master_keys import (
+    KEYS_SECTION,
+    destroy_master_key,
+    ensure_master_key,
+    export_master_key,
+    import_master_key,
+    rotate_master_key,
+)
 from orgs.models import AuditEvent, Organization
 from tests.keys.conftest import SSN, value_row
 
@@ -27,7 +38,7 @@ def test_first_encrypted_field_creates_key_1(acme: Organization, ssn_field: Cont
 def test_later_fields_use_the_same_key(
     acme: Organization, alice: User, ssn_field: ContactField
 ) -> None:
-    services.create_contact_field(
+    create_contact_field(
         org=acme,
         label="IBAN",
         api_name="IBAN",
@@ -42,7 +53,7 @@ def test_later_fields_use_the_same_key(
 def test_rotation_archives_the_active_key_and_activates_the_next(
     acme: Organization, alice: User, ssn_field: ContactField
 ) -> None:
-    key = services.rotate_master_key(org=acme, acting_user=alice)
+    key = rotate_master_key(org=acme, acting_user=alice)
 
     assert key.version == 2
     assert _states(acme) == {1: "archived", 2: "active"}
@@ -51,14 +62,14 @@ def test_rotation_archives_the_active_key_and_activates_the_next(
 
 def test_rotation_needs_a_key(acme: Organization, alice: User) -> None:
     with pytest.raises(ValidationError, match="no master key yet"):
-        services.rotate_master_key(org=acme, acting_user=alice)
+        rotate_master_key(org=acme, acting_user=alice)
 
 
 def test_orgs_number_their_keys_independently(
     acme: Organization, globex: Organization, ssn_field: ContactField
 ) -> None:
-    services.rotate_master_key(org=acme, acting_user=None)
-    services.ensure_master_key(org=globex, acting_user=None)
+    rotate_master_key(org=acme, acting_user=None)
+    ensure_master_key(org=globex, acting_user=None)
 
     assert _states(globex) == {1: "active"}
 
@@ -77,7 +88,7 @@ def test_the_database_refuses_a_second_active_key(
 def test_the_database_refuses_material_on_a_destroyed_key(
     acme: Organization, ssn_field: ContactField
 ) -> None:
-    services.rotate_master_key(org=acme, acting_user=None)
+    rotate_master_key(org=acme, acting_user=None)
 
     with pytest.raises(IntegrityError), transaction.atomic():
         MasterKey.objects.filter(organization=acme, version=1).update(state="destroyed")
@@ -86,8 +97,8 @@ def test_the_database_refuses_material_on_a_destroyed_key(
 def test_a_value_written_before_a_rotation_still_reads(
     acme: Organization, jane: Contact, ssn_field: ContactField
 ) -> None:
-    services.rotate_master_key(org=acme, acting_user=None)
-    services.rotate_master_key(org=acme, acting_user=None)
+    rotate_master_key(org=acme, acting_user=None)
+    rotate_master_key(org=acme, acting_user=None)
 
     row = value_row(jane, ssn_field)
 
@@ -97,28 +108,26 @@ def test_a_value_written_before_a_rotation_still_reads(
 
 def test_only_archived_keys_are_exported(acme: Organization, ssn_field: ContactField) -> None:
     with pytest.raises(ValidationError, match="Only archived keys can be exported"):
-        services.export_master_key(org=acme, version=1, password=PASSWORD, acting_user=None)
+        export_master_key(org=acme, version=1, password=PASSWORD, acting_user=None)
 
 
 def test_export_needs_a_key_of_the_org(acme: Organization, ssn_field: ContactField) -> None:
     with pytest.raises(ValidationError, match="no master key 7"):
-        services.export_master_key(org=acme, version=7, password=PASSWORD, acting_user=None)
+        export_master_key(org=acme, version=7, password=PASSWORD, acting_user=None)
 
 
 def test_only_archived_keys_are_destroyed(acme: Organization, ssn_field: ContactField) -> None:
     with pytest.raises(ValidationError, match="Only archived keys can be destroyed"):
-        services.destroy_master_key(
-            org=acme, version=1, confirmation="DESTROY KEY 1", acting_user=None
-        )
+        destroy_master_key(org=acme, version=1, confirmation="DESTROY KEY 1", acting_user=None)
 
     assert _states(acme) == {1: "active"}
 
 
 def test_destroy_needs_the_typed_confirmation(acme: Organization, ssn_field: ContactField) -> None:
-    services.rotate_master_key(org=acme, acting_user=None)
+    rotate_master_key(org=acme, acting_user=None)
 
     with pytest.raises(ValidationError, match="Type DESTROY KEY 1 to confirm"):
-        services.destroy_master_key(org=acme, version=1, confirmation="yes", acting_user=None)
+        destroy_master_key(org=acme, version=1, confirmation="yes", acting_user=None)
 
     assert _states(acme)[1] == "archived"
 
@@ -126,9 +135,9 @@ def test_destroy_needs_the_typed_confirmation(acme: Organization, ssn_field: Con
 def test_destroy_wipes_the_material_and_counts_the_lost_values(
     acme: Organization, jane: Contact, ssn_field: ContactField
 ) -> None:
-    services.rotate_master_key(org=acme, acting_user=None)
+    rotate_master_key(org=acme, acting_user=None)
 
-    lost = services.destroy_master_key(
+    lost = destroy_master_key(
         org=acme, version=1, confirmation=" destroy key  1 ", acting_user=None
     )
 
@@ -143,7 +152,7 @@ def test_a_destroyed_key_stops_decrypting_although_this_process_cached_it(
     acme: Organization, jane: Contact, ssn_field: ContactField
 ) -> None:
     """Another process destroys the key: this one's cache must not keep it alive."""
-    services.rotate_master_key(org=acme, acting_user=None)
+    rotate_master_key(org=acme, acting_user=None)
     assert value_row(jane, ssn_field).value.reveal() == SSN  # key 1 is now cached here
     MasterKey.objects.filter(organization=acme, version=1).update(state="destroyed", material=None)
 
@@ -151,9 +160,9 @@ def test_a_destroyed_key_stops_decrypting_although_this_process_cached_it(
 
 
 def _destroyed_with_export(org: Organization) -> str:
-    services.rotate_master_key(org=org, acting_user=None)
-    text = services.export_master_key(org=org, version=1, password=PASSWORD, acting_user=None)
-    services.destroy_master_key(org=org, version=1, confirmation="DESTROY KEY 1", acting_user=None)
+    rotate_master_key(org=org, acting_user=None)
+    text = export_master_key(org=org, version=1, password=PASSWORD, acting_user=None)
+    destroy_master_key(org=org, version=1, confirmation="DESTROY KEY 1", acting_user=None)
     return text
 
 
@@ -162,7 +171,7 @@ def test_import_brings_a_destroyed_key_back_as_archived(
 ) -> None:
     text = _destroyed_with_export(acme)
 
-    services.import_master_key(org=acme, version=1, text=text, password=PASSWORD, acting_user=None)
+    import_master_key(org=acme, version=1, text=text, password=PASSWORD, acting_user=None)
 
     assert _states(acme) == {1: "archived", 2: "active"}
     assert value_row(jane, ssn_field).value.reveal() == SSN
@@ -172,7 +181,7 @@ def test_import_refuses_a_wrong_password(acme: Organization, ssn_field: ContactF
     text = _destroyed_with_export(acme)
 
     with pytest.raises(ValidationError, match="The password is incorrect"):
-        services.import_master_key(
+        import_master_key(
             org=acme, version=1, text=text, password="not it at all", acting_user=None
         )
 
@@ -183,11 +192,11 @@ def test_import_refuses_another_orgs_key(
     acme: Organization, globex: Organization, ssn_field: ContactField
 ) -> None:
     _destroyed_with_export(acme)
-    services.ensure_master_key(org=globex, acting_user=None)
+    ensure_master_key(org=globex, acting_user=None)
     globex_file = _destroyed_with_export(globex)
 
     with pytest.raises(ValidationError, match="another org"):
-        services.import_master_key(
+        import_master_key(
             org=acme, version=1, text=globex_file, password=PASSWORD, acting_user=None
         )
 
@@ -205,36 +214,30 @@ def test_import_refuses_a_different_key_with_the_same_number(
     )
 
     with pytest.raises(ValidationError, match="different key"):
-        services.import_master_key(
-            org=acme, version=1, text=forged, password=PASSWORD, acting_user=None
-        )
+        import_master_key(org=acme, version=1, text=forged, password=PASSWORD, acting_user=None)
 
 
 def test_import_refuses_another_key_number(acme: Organization, ssn_field: ContactField) -> None:
-    services.rotate_master_key(org=acme, acting_user=None)
-    services.rotate_master_key(org=acme, acting_user=None)
-    key2 = services.export_master_key(org=acme, version=2, password=PASSWORD, acting_user=None)
+    rotate_master_key(org=acme, acting_user=None)
+    rotate_master_key(org=acme, acting_user=None)
+    key2 = export_master_key(org=acme, version=2, password=PASSWORD, acting_user=None)
     for version in (1, 2):
-        services.destroy_master_key(
+        destroy_master_key(
             org=acme, version=version, confirmation=f"DESTROY KEY {version}", acting_user=None
         )
 
     with pytest.raises(ValidationError, match="key version 2, not version 1"):
-        services.import_master_key(
-            org=acme, version=1, text=key2, password=PASSWORD, acting_user=None
-        )
+        import_master_key(org=acme, version=1, text=key2, password=PASSWORD, acting_user=None)
 
 
 def test_import_refuses_keys_that_are_not_destroyed(
     acme: Organization, ssn_field: ContactField
 ) -> None:
-    services.rotate_master_key(org=acme, acting_user=None)
-    text = services.export_master_key(org=acme, version=1, password=PASSWORD, acting_user=None)
+    rotate_master_key(org=acme, acting_user=None)
+    text = export_master_key(org=acme, version=1, password=PASSWORD, acting_user=None)
 
     with pytest.raises(ValidationError, match="Only destroyed keys can be imported"):
-        services.import_master_key(
-            org=acme, version=1, text=text, password=PASSWORD, acting_user=None
-        )
+        import_master_key(org=acme, version=1, text=text, password=PASSWORD, acting_user=None)
 
 
 def test_import_refuses_a_file_that_is_not_an_export(
@@ -243,18 +246,16 @@ def test_import_refuses_a_file_that_is_not_an_export(
     _destroyed_with_export(acme)
 
     with pytest.raises(ValidationError, match="not a certadmin master key export"):
-        services.import_master_key(
-            org=acme, version=1, text="hello", password=PASSWORD, acting_user=None
-        )
+        import_master_key(org=acme, version=1, text="hello", password=PASSWORD, acting_user=None)
 
 
 def test_every_key_operation_is_audited_without_secrets(
     acme: Organization, alice: User, jane: Contact, ssn_field: ContactField
 ) -> None:
     text = _destroyed_with_export(acme)
-    services.import_master_key(org=acme, version=1, text=text, password=PASSWORD, acting_user=alice)
+    import_master_key(org=acme, version=1, text=text, password=PASSWORD, acting_user=alice)
 
-    trail = AuditEvent.objects.filter(organization=acme, section=services.KEYS_SECTION)
+    trail = AuditEvent.objects.filter(organization=acme, section=KEYS_SECTION)
     actions = set(trail.values_list("action", flat=True))
     assert {
         "createdMasterKey",
@@ -278,7 +279,7 @@ def test_kek_rotation_rewraps_master_keys(
     new_kek = "bmV3LWtleS1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcyE="
     settings.CERTADMIN_KEKS = [new_kek, *settings.CERTADMIN_KEKS]  # type: ignore[attr-defined]
 
-    reports = {r.field: r for r in services.rewrap_all_secrets()}
+    reports = {r.field: r for r in rewrap_all_secrets()}
 
     assert reports["keys.MasterKey.material"].rewrapped == 1
     key = MasterKey.objects.get(organization=acme)
@@ -286,3 +287,12 @@ def test_kek_rotation_rewraps_master_keys(
     assert old[0].kek_id != envelope.configured_keks()[0].kek_id
     keyring.forget(acme.pk, 1)
     assert value_row(jane, ssn_field).value.reveal() == SSN
+
+
+def test_the_keyring_opens_master_keys_under_the_purpose_rotate_kek_rewraps_them_with() -> None:
+    """keyring.MATERIAL_PURPOSE is the material field's purpose, written out so the keyring
+    needs no model to open a key; renaming the field or the model must change both."""
+    field = MasterKey._meta.get_field("material")
+
+    assert isinstance(field, SealedBinaryField)
+    assert field.purpose == keyring.MATERIAL_PURPOSE

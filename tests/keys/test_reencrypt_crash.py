@@ -34,12 +34,13 @@ SEED = f"""
 import django
 django.setup()
 
-from keys import services
 from keys.models import Contact, ContactFieldValue
+from keys.services.contacts import create_contact_field
+from keys.services.master_keys import rotate_master_key
 from orgs.services import create_organization
 
 org = create_organization(name="Crash Test", acting_user=None)
-field = services.create_contact_field(
+field = create_contact_field(
     org=org, label="SSN", api_name="SSN", mask_type="ssn", mask_char="X", acting_user=None
 )
 contacts = Contact.objects.bulk_create(
@@ -51,7 +52,7 @@ ContactFieldValue.objects.bulk_create(
      for i, c in enumerate(contacts)],
     batch_size=500,
 )
-services.rotate_master_key(org=org, acting_user=None)
+rotate_master_key(org=org, acting_user=None)
 print(org.public_id)
 """
 

@@ -3,8 +3,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from keys import services
 from keys.models import ReencryptionJob
+from keys.services.reencryption import BATCH_SIZE, run_reencryption, start_reencryption
 from orgs.models import Organization
 
 
@@ -16,7 +16,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("org", help="the Organization ID (18 characters, e.g. 00D...)")
-        parser.add_argument("--batch-size", type=int, default=services.BATCH_SIZE)
+        parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
         parser.add_argument(
             "--pause",
             type=float,
@@ -32,10 +32,10 @@ class Command(BaseCommand):
         if options["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1.")
         try:
-            job = services.start_reencryption(org=org, acting_user=None, enqueue=False)
+            job = start_reencryption(org=org, acting_user=None, enqueue=False)
             self.stdout.write(f"re-encrypting the data of {org}", ending="\n")
             self.stdout.flush()
-            job = services.run_reencryption(
+            job = run_reencryption(
                 job_id=job.pk,
                 batch_size=options["batch_size"],
                 pause=options["pause"],

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from keys.services import rewrap_all_secrets
+from keys.services.kek import rewrap_all_secrets
 
 
 class Command(BaseCommand):
