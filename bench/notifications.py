@@ -1,10 +1,13 @@
-"""The expiry-notice job at scale (issue 5): 1,000,000 certificates across 10,000 orgs with
-expiration dates spread over two years, 5 users per org, the locmem email backend.
+"""The expiry-notice job at scale (issues 5 and 14): certificates across orgs with expiration
+dates spread over two years, 5 users per org, the digests delivered to a real SMTP server.
 
-    .venv/bin/python bench/notifications.py [--certs 1000000] [--orgs N] [--keep]
+    .venv/bin/python bench/notifications.py [--certs 100000] [--orgs N] [--keep]
+    .venv/bin/python bench/notifications.py --certs 1000000     # the figures of the docs
 
-On a temporary SQLite file, or on PostgreSQL when DATABASE_URL is set (a throwaway database
-`certadmin_bench_notifications` is created beside the one it names, and dropped after).
+On a temporary SQLite file, or on PostgreSQL when DATABASE_URL is set (a throwaway database,
+BENCH_DATABASE or `certadmin_bench_notifications`, is created beside the one it names, and
+dropped after). The mail goes to an SMTP sink (aiosmtpd on 127.0.0.1, in a process of its own so
+that it does not share this one's interpreter lock) through Django's SMTP backend.
 
 Per org: user 0 has the System Administrator profile, user 1 holds Receive Certificate
 Expiration Notifications through the standard permission set in two orgs out of three (so
@@ -18,22 +21,26 @@ Measured, in this order, for "today" D at 06:00 UTC:
 - the run of day D (the steady state: what enters a window that day, plus retries). This is
   the figure of the RESULT line;
 - the same day again (idempotence: nothing new);
-- floor: the indexed query selecting the certificates due on D (one range per threshold
-  day, OR'd) + a raw bulk insert of as many send-log rows as the job wrote on D (rolled
-  back): COPY on PostgreSQL, executemany on SQLite, the fastest way in on each;
+- floor: the very messages the run of day D delivered (as the sink received them), sent again
+  with plain `smtplib` over one connection: what delivering them costs, and nothing else;
+- the database alone: the indexed query selecting the certificates due on D + a raw bulk
+  insert of as many send-log rows as the job wrote on D (rolled back);
 - the peer's approach: a Python loop over every certificate matching the exact day, then the
-  same digests sent (one email per recipient per org), without a send log;
-- the peer's digests, already built, handed to the locmem backend once more and nothing else:
-  a lower bound of any job that sends them, to compare with the floor;
+  same digests sent to the same sink over one connection, without a send log;
 - Python allocation peak (tracemalloc) of the run of D+1, and the process's max RSS;
 - queries per run against the number of orgs that had something due;
-- for comparison, the run of D+2 with marks committed 50 emails at a time.
+- for comparison, the run of D+2 with marks committed 50 emails at a time, and (PostgreSQL,
+  `--async-commit`) the run of D+3 on a session with synchronous_commit off.
 """
 
 import argparse
+import multiprocessing
 import os
+import pickle
 import random
 import resource
+import smtplib
+import socket
 import sys
 import tempfile
 import time
@@ -49,7 +56,7 @@ from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DB_NAME = "certadmin_bench_notifications"
+DB_NAME = os.environ.get("BENCH_DATABASE", "certadmin_bench_notifications")
 OTHER_ZONES = ["America/New_York", "Europe/Berlin", "Asia/Tokyo", "America/Los_Angeles"]
 
 
@@ -91,6 +98,108 @@ def setup_django(keep: bool) -> Callable[[], None]:
     django.setup()
     call_command("migrate", verbosity=0)
     return cleanup
+
+
+# --- the SMTP sink ------------------------------------------------------------------------------
+
+
+class _Sink:
+    """aiosmtpd handler: accepts every message; while `recording` is set, appends it to the
+    spool (mail from, recipients, the bytes received), for the floor to send again."""
+
+    def __init__(self, spool: str, recording: object, count: object) -> None:
+        self.spool = open(spool, "ab")  # noqa: SIM115 (open while the sink runs)
+        self.recording = recording
+        self.count = count
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        with self.count.get_lock():  # type: ignore[attr-defined]
+            self.count.value += 1  # type: ignore[attr-defined]
+        if self.recording.is_set():  # type: ignore[attr-defined]
+            record = (envelope.mail_from, list(envelope.rcpt_tos), envelope.content)  # type: ignore[attr-defined]
+            pickle.dump(record, self.spool)
+            self.spool.flush()
+        return "250 Message accepted for delivery"
+
+
+def _serve_sink(port: int, spool: str, recording: object, count: object, stop: object) -> None:
+    from aiosmtpd.controller import Controller
+
+    controller = Controller(_Sink(spool, recording, count), hostname="127.0.0.1", port=port)
+    controller.start()
+    stop.wait()  # type: ignore[attr-defined]
+    controller.stop()
+
+
+class SmtpSink:
+    """The sink in a process of its own (spawned before Django and its connections)."""
+
+    def __init__(self) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        self.spool = str(Path(tempfile.mkdtemp(prefix="bench-notifications-smtp-")) / "spool")
+        self.recording = ctx.Event()
+        self.count = ctx.Value("q", 0)
+        self._stop = ctx.Event()
+        self._process = ctx.Process(
+            target=_serve_sink,
+            args=(self.port, self.spool, self.recording, self.count, self._stop),
+            daemon=True,
+        )
+        self._process.start()
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with smtplib.SMTP("127.0.0.1", self.port, timeout=5) as smtp:
+                    smtp.noop()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    @property
+    def received(self) -> int:
+        return int(self.count.value)  # type: ignore[attr-defined]
+
+    def recorded(self) -> list[tuple[str, list[str], bytes]]:
+        found = []
+        with open(self.spool, "rb") as spool:
+            while True:
+                try:
+                    found.append(pickle.load(spool))
+                except EOFError:
+                    return found
+
+    def close(self) -> None:
+        self._stop.set()
+        self._process.join(10)
+        Path(self.spool).unlink(missing_ok=True)
+
+
+def smtp_floor(sink: SmtpSink) -> tuple[float, int, int]:
+    """Send the messages the sink recorded again, with plain smtplib over one connection.
+    Returns (seconds, messages, bytes)."""
+    messages = sink.recorded()
+    start = time.perf_counter()
+    with smtplib.SMTP("127.0.0.1", sink.port) as smtp:
+        for mail_from, rcpt_tos, content in messages:
+            smtp.sendmail(mail_from, rcpt_tos, content)
+    elapsed = time.perf_counter() - start
+    return elapsed, len(messages), sum(len(m[2]) for m in messages)
+
+
+def use_sink(sink: SmtpSink) -> None:
+    """Django's SMTP backend, pointed at the sink."""
+    from django.conf import settings
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = sink.port
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
 
 
 # --- filling the database with raw SQL -----------------------------------------------------
@@ -393,8 +502,8 @@ class _Rollback(Exception):
 
 def peer(now: datetime) -> tuple[float, int, int, float]:
     """The peer's approach: loop over every certificate in Python, match the exact day, then
-    send the same digests (one email per recipient per org). Returns (seconds, matched, emails,
-    seconds spent building the emails and handing them to the mail backend)."""
+    send the same digests (one email per recipient per org) over one SMTP connection. Returns
+    (seconds, matched, emails, seconds spent building and sending the emails)."""
     from django.core.mail import get_connection
 
     from certadmin.models import Certificate
@@ -416,6 +525,7 @@ def peer(now: datetime) -> tuple[float, int, int, float]:
     sent = 0
     mail_s = 0.0
     connection = get_connection()
+    connection.open()  # one connection for every digest (the SMTP backend keeps it open)
     orgs = Organization.objects.in_bulk(list(matched))
     org_list = sorted(matched)
     for n in range(0, len(org_list), 200):
@@ -448,31 +558,16 @@ def peer(now: datetime) -> tuple[float, int, int, float]:
                     )  # fmt: skip
                     mail_s += time.perf_counter() - mailing
                     sent += 1
+    connection.close()
     elapsed = time.perf_counter() - start
     return elapsed, sum(len(v) for v in matched.values()), sent, mail_s
 
 
-def handover_alone() -> tuple[float, int]:
-    """Hand the digests the peer just sent (already built: the copies in the locmem outbox)
-    to the locmem backend once more, and do nothing else. Any job that sends this run's
-    emails through that backend pays at least this: its `message()` (the MIME text) and the
-    copy it keeps. Returns (seconds, emails)."""
-    from django.core import mail
-    from django.core.mail import get_connection
-
-    messages, mail.outbox = list(mail.outbox), []
-    connection = get_connection()
-    start = time.perf_counter()
-    for message in messages:
-        connection.send_messages([message])
-    elapsed = time.perf_counter() - start
-    mail.outbox = []
-    return elapsed, len(messages)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--certs", type=int, default=1_000_000)
+    parser.add_argument(
+        "--certs", type=int, default=100_000, help="default 100,000; the docs' figures: 1000000"
+    )
     parser.add_argument("--orgs", type=int, default=None, help="default: certs / 100")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument(
@@ -483,34 +578,55 @@ def main() -> None:
     )
     args = parser.parse_args()
     orgs = args.orgs or max(10, args.certs // 100)
-    cleanup = setup_django(args.keep)
+    sink = SmtpSink()  # before Django: the spawned process inherits no connection
     try:
-        measure(certs=args.certs, orgs=orgs, profile=args.profile, phases=args.phases)
+        cleanup = setup_django(args.keep)
+        try:
+            use_sink(sink)
+            measure(sink, certs=args.certs, orgs=orgs, profile=args.profile, phases=args.phases)
+        finally:
+            cleanup()
     finally:
-        cleanup()
+        sink.close()
 
 
 @contextmanager
 def phase_timer() -> Iterator[dict[str, list[float]]]:
-    """Wall time and calls of the job's phases, by wrapping them (bench only)."""
-    from notifications import planning, services
-    from notifications.models import ExpiryNotice
+    """Wall time and calls of the job's phases, by wrapping them (bench only). Each name is
+    looked for where the job keeps it; names the code does not have are left out."""
+    import importlib
+
+    from django.core.mail.backends.smtp import EmailBackend
+    from django.template import Template
 
     spent: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])
-    targets = [
-        (planning, "due_keys"),
-        (planning, "pending_items"),
-        (planning, "plan_batch"),
-        (planning, "recipients_by_org"),
-        (services._Job, "_claim"),
-        (services._Job, "_execute"),
-        (services._Job, "_send"),
-        (services._Job, "_flush_marks"),
-        (services._Job, "_record"),
-        (services.emails, "build_digest"),
-        (ExpiryNotice, "insert_new"),
+    wanted = [
+        ("notifications.planning", None, "due_keys"),
+        ("notifications.planning", None, "pending_items"),
+        ("notifications.planning", None, "plan_batch"),
+        ("notifications.planning", None, "recipients_by_org"),
+        ("notifications.services.job", "Job", "_execute"),
+        ("notifications.services.claims", "Claims", "claim"),
+        ("notifications.services.claims", "Claims", "flush_marks"),
+        ("notifications.services.job", "Job", "_record"),
+        ("notifications.services", "_Job", "_claim"),
+        ("notifications.services", "_Job", "_execute"),
+        ("notifications.services", "_Job", "_flush_marks"),
+        ("notifications.services", "_Job", "_record"),
+        ("notifications.emails", None, "build_digest"),
+        ("notifications.models", "ExpiryNotice", "insert_new"),
     ]
-    originals = [(owner, name, owner.__dict__[name]) for owner, name in targets]
+    targets: list[tuple[object, str]] = [(EmailBackend, "send_messages"), (Template, "render")]
+    for module_name, class_name, name in wanted:
+        try:
+            owner: object = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        if class_name is not None:
+            owner = getattr(owner, class_name, None)
+        if owner is not None and name in getattr(owner, "__dict__", {}):
+            targets.append((owner, name))
+    originals = [(owner, name, owner.__dict__[name]) for owner, name in targets]  # type: ignore[attr-defined]
 
     def wrap(name: str, fn: Callable[..., object]) -> Callable[..., object]:
         def timed_call(*args: object, **kwargs: object) -> object:
@@ -534,7 +650,9 @@ def phase_timer() -> Iterator[dict[str, list[float]]]:
             setattr(owner, name, original)
 
 
-def measure(*, certs: int, orgs: int, profile: bool = False, phases: bool = False) -> None:
+def measure(
+    sink: SmtpSink, *, certs: int, orgs: int, profile: bool = False, phases: bool = False
+) -> None:
     from django.db import connection
 
     from notifications.models import ExpiryNotice, NotificationRun, NotificationRunOrg
@@ -545,7 +663,8 @@ def measure(*, certs: int, orgs: int, profile: bool = False, phases: bool = Fals
     fill(certs=certs, orgs=orgs, now=now)
     print(
         f"{connection.vendor}: {certs:,} certificates, {orgs:,} orgs, {orgs * 5:,} users "
-        f"(setup {time.perf_counter() - start:.1f} s)"
+        f"(setup {time.perf_counter() - start:.1f} s); mail to an SMTP sink on "
+        f"127.0.0.1:{sink.port} (aiosmtpd, its own process)"
     )
 
     def report(name: str, elapsed: float, outcome: object, queries: int) -> None:
@@ -562,12 +681,14 @@ def measure(*, certs: int, orgs: int, profile: bool = False, phases: bool = Fals
     first_s, first, first_q = timed(lambda: run_job(now - timedelta(days=1)))
     report("first run ever (day D-1, catch-up)", first_s, first, first_q)
     if connection.vendor == "postgresql":
-        # What autovacuum does within a minute of the catch-up's 150,000 inserts and 85,000
-        # marks, long before the next day's run: without the statistics the planner still
-        # believes the send log empty, and a vacuum started by autovacuum during the next
-        # runs would compete with them for the CPU.
+        # What autovacuum does within a minute of the catch-up's inserts and marks, long
+        # before the next day's run: without the statistics the planner still believes the
+        # send log empty, and a vacuum started by autovacuum during the next runs would
+        # compete with them for the CPU.
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
+    received_before = sink.received
+    sink.recording.set()
     if profile:
         import cProfile
         import pstats
@@ -583,32 +704,31 @@ def measure(*, certs: int, orgs: int, profile: bool = False, phases: bool = Fals
             print(f"  phase {name}: {seconds:.3f} s in {calls:,} calls")
     else:
         job_s, job, job_q = timed(lambda: run_job(now))
+    sink.recording.clear()
     report("run of day D (steady state)", job_s, job, job_q)
+    delivered = sink.received - received_before
+    job_emails = job.tally.emails_sent  # type: ignore[attr-defined]
+    assert delivered == job_emails, (delivered, job_emails)
     rows_written = ExpiryNotice.objects.filter(run=job.run).count()  # type: ignore[attr-defined]
     again_s, again, again_q = timed(lambda: run_job(now + timedelta(hours=1)))
     report("day D again (idempotent)", again_s, again, again_q)
 
-    query_s, insert_s, due = floor(now, rows_written)
-    floor_s = query_s + insert_s
+    floor_s, floor_n, floor_bytes = smtp_floor(sink)
     print(
-        f"floor: due query {query_s * 1000:.1f} ms ({due:,} certificates due on D) + raw insert "
-        f"of {rows_written:,} rows {insert_s * 1000:.1f} ms = {floor_s:.3f} s"
+        f"floor: the {floor_n:,} messages of day D ({floor_bytes / 2**20:.1f} MB) sent again with "
+        f"plain smtplib over one connection: {floor_s:.2f} s; job / floor = "
+        f"{job_s / floor_s:.2f} (goal <= 1.5)"
+    )
+    query_s, insert_s, due = floor(now, rows_written)
+    print(
+        f"the database alone: due query {query_s * 1000:.1f} ms ({due:,} certificates due on "
+        f"D) + raw insert of {rows_written:,} rows {insert_s * 1000:.1f} ms"
     )
     peer_s, matched, peer_emails, mail_s = peer(now)
     print(
-        f"peer (Python loop over every certificate + the same digests): {peer_s:.2f} s, "
-        f"{matched:,} matched, {peer_emails:,} emails; job / peer = {job_s / peer_s:.2f} "
-        f"(goal < 0.5)"
-    )
-    print(
-        f"building and handing {peer_emails:,} digests to the mail backend (timed in the "
-        f"peer; the job sends the same): {mail_s:.2f} s = {mail_s / floor_s:.1f} x floor"
-    )
-    handover_s, handed = handover_alone()
-    print(
-        f"handing the same {handed:,} digests, already built, to the locmem backend alone: "
-        f"{handover_s:.2f} s = {handover_s / floor_s:.1f} x floor (a lower bound of any job "
-        f"that sends them through it)"
+        f"peer (Python loop over every certificate + the same digests to the sink): "
+        f"{peer_s:.2f} s, {matched:,} matched, {peer_emails:,} emails ({mail_s:.2f} s building "
+        f"and sending them); job / peer = {job_s / peer_s:.2f} (goal <= 0.5)"
     )
 
     tracemalloc.start()
@@ -627,9 +747,18 @@ def measure(*, certs: int, orgs: int, profile: bool = False, phases: bool = Fals
     batched_s, batched, batched_q = timed(lambda: run_job(now + timedelta(days=2)))
     report("run of day D+2 with EXPIRY_NOTICE_MARK_EVERY=50", batched_s, batched, batched_q)
     settings.EXPIRY_NOTICE_MARK_EVERY = 1
+    if connection.vendor == "postgresql":
+        # Does waiting for the WAL flush of each mark matter, with real delivery? The same
+        # run on a session with synchronous_commit off (what the job itself set until issue 14).
+        with connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO OFF")
+        async_s, relaxed, async_q = timed(lambda: run_job(now + timedelta(days=3)))
+        with connection.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")
+        report("run of day D+3 with synchronous_commit off", async_s, relaxed, async_q)
     runs = NotificationRun.objects.count()
     print(f"runs recorded: {runs}")
-    print(f"RESULT notifications_job_s={job_s:.3f} floor={floor_s:.3f} ratio={job_s / floor_s:.2f}")
+    print(f"RESULT name=notifications floor={floor_s:.3f} ratio={job_s / floor_s:.2f}")
 
 
 if __name__ == "__main__":

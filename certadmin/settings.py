@@ -125,17 +125,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # Connections persist across requests here too (CONN_MAX_AGE above): opening one and
     # running the PRAGMAs cost ~2.5 ms a request, as much as a list page's main query.
-elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
-    "DATABASE_PREPARED_STATEMENTS", True
-):
-    # Django's cursors bind parameters in Python and never prepare a statement, whatever
-    # this says (psycopg only counts their executions); it lets the one statement run through
-    # a server-binding cursor be prepared: the expiry job's mark, once per email
-    # (notifications/models.py). Were OPTIONS["server_side_binding"] ever set, every query
-    # would be prepared after 5 runs. Set DATABASE_PREPARED_STATEMENTS=False behind a pooler
-    # that cannot keep prepared statements (PgBouncer in transaction mode before 1.22, or
-    # without max_prepared_statements).
-    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -13,19 +13,18 @@ composing and compiling a four-branch union took longer than running it (~3 ms a
 """
 
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from functools import cache
 from typing import NamedTuple
 from uuid import UUID
 
 from django.apps import apps
 from django.db import connection, models
 
-from orgs.links import ORG_PLACEHOLDER, current_urlconf
+from orgs.links import PathBuilder, current_urlconf, path_builder
 
 # (org public id, uuid of the using object) -> the page where an admin sees or changes it.
-UrlBuilder = Callable[[str, UUID], str]
+UrlBuilder = PathBuilder
 
 
 class Use(NamedTuple):
@@ -58,16 +57,6 @@ class UseKind:
 
 
 _KINDS: list[UseKind] = []
-# reverse() costs 30-70 us and a page has ~100 uses: each kind's URL is built once per process
-# with placeholders (as orgs.links does), then each use's org and uuid are substituted.
-_PLACEHOLDER = UUID("00000000-0000-4000-8000-000000000000")
-_PLACEHOLDER_STR = str(_PLACEHOLDER)
-
-
-@cache
-def _url_template(use_kind: "UseKind", urlconf: tuple[str, str]) -> str:
-    """`use_kind.url` for the placeholder org and object; `urlconf` keys the cache."""
-    return use_kind.url(ORG_PLACEHOLDER, _PLACEHOLDER)
 
 
 def register(
@@ -179,16 +168,13 @@ def _uses(
         cursor.execute(sql, [param for _, params in branches for param in params])
         rows = cursor.fetchall()
     rows.sort(key=lambda row: (row[1], row[3].lower()))  # by kind, then name
-    url_templates: dict[tuple[int, str], str] = {}
+    # reverse() costs 30-70 us and a page has ~100 uses: each kind's URL is reversed once.
     urlconf = current_urlconf()
+    links = [path_builder(k.url, urlconf) for k in kinds]
     found = []
     for target_id, number, raw_ref, name, org_id in rows:
         ref = str(raw_ref) if isinstance(raw_ref, UUID) else _canonical(raw_ref)
-        template = url_templates.get((number, org_id))
-        if template is None:
-            template = _url_template(kinds[number], urlconf).replace(ORG_PLACEHOLDER, org_id)
-            url_templates[number, org_id] = template
-        url = template.replace(_PLACEHOLDER_STR, ref)
+        url = links[number](org_id, ref)
         found.append((target_id, Use(kinds[number].kind, name, url, ref)))
     return found
 

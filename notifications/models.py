@@ -1,77 +1,12 @@
 """The send log of expiration notices and the record of each run of the job (SPEC 4)."""
 
 from datetime import datetime, timedelta
-from functools import cache, lru_cache
 from typing import Any, Self
 
 from django.conf import settings
-from django.db import connections, models, router, transaction
-from django.db.models import Q
+from django.db import models
+from django.db.models import F, Q
 from django.utils import timezone
-
-
-def insert_rows(
-    model: type[models.Model], rows: list[dict[str, Any]], *, ignore_conflicts: bool = False
-) -> None:
-    """INSERT rows of `model` (attname -> value; omitted columns get their default), in the
-    order given; with `ignore_conflicts`, rows that conflict with an existing one are skipped
-    (ON CONFLICT DO NOTHING, PostgreSQL and SQLite).
-
-    Not bulk_create(): it prepares each value of each row through its field and compiles a
-    new statement for every batch, which costs more than the insert itself. PostgreSQL:
-    COPY into a temporary table, then one INSERT ... SELECT (8,729 rows: 0.07 s, against
-    0.14 s pipelined row by row and 0.6 s as multi-row VALUES statements, whose parameters
-    psycopg splices into the SQL text in Python). SQLite: executemany(), a C loop.
-    """
-    if not rows:
-        return
-    connection = connections[router.db_for_write(model)]
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    defaults = {f.attname: f.get_default() for f in fields}
-
-    def adapter(f: models.Field) -> Any:  # type: ignore[type-arg]
-        if isinstance(f, models.DateTimeField):
-            return connection.ops.adapt_datetimefield_value
-        if isinstance(f, models.UUIDField):
-            return lambda value: f.get_db_prep_value(value, connection)
-        return lambda value: value
-
-    adapters = [(f.attname, adapter(f)) for f in fields]
-    values = [[adapt(row.get(name, defaults[name])) for name, adapt in adapters] for row in rows]
-    q = connection.ops.quote_name
-    table, columns = q(model._meta.db_table), ", ".join(q(f.column) for f in fields)
-    conflicts = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
-    if connection.vendor != "postgresql":
-        with (
-            transaction.atomic(using=connection.alias, savepoint=False),
-            connection.cursor() as cursor,
-        ):
-            placeholders = ", ".join(["%s"] * len(fields))
-            cursor.executemany(
-                f"INSERT INTO {table} ({columns}) VALUES ({placeholders}){conflicts}", values
-            )
-        return
-    stage = q(f"{model._meta.db_table}_in")
-    # The stage lives until the transaction ends (no state left behind for a pooled
-    # connection); TRUNCATE lets the same transaction use it again.
-    with (
-        transaction.atomic(using=connection.alias, savepoint=False),
-        connection.cursor() as cursor,
-    ):
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ON COMMIT DROP AS "
-            f"SELECT 0 AS n, {columns} FROM {table} WITH NO DATA"
-        )
-        with (
-            connection.wrap_database_errors,
-            cursor.copy(f"COPY {stage} (n, {columns}) FROM STDIN") as copy,
-        ):
-            for n, row_values in enumerate(values):
-                copy.write_row([n, *row_values])
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} ORDER BY n"
-            f"{conflicts}; TRUNCATE {stage}"
-        )
 
 
 class ExpiryNoticeQuerySet(models.QuerySet["ExpiryNotice"]):
@@ -82,7 +17,7 @@ class ExpiryNoticeQuerySet(models.QuerySet["ExpiryNotice"]):
         """Notices a run should (re)try: failed and held ones, and claims older than the lease.
 
         A claim younger than the lease belongs to a run that may still be sending it: a run
-        renews its claims while it sends (services._Job._renew).
+        renews its claims while it sends (services.claims.Claims.renew).
         """
         now = now or timezone.now()
         stale = now - timedelta(seconds=settings.EXPIRY_NOTICE_CLAIM_LEASE_SECONDS)
@@ -193,7 +128,7 @@ class ExpiryNotice(models.Model):
         """INSERT rows (attname -> value; omitted columns get their default), skipping any
         that conflicts with an existing notice: a conflict is a notice another run inserted
         first."""
-        insert_rows(cls, rows, ignore_conflicts=True)
+        cls.objects.bulk_create([cls(**row) for row in rows], ignore_conflicts=True)
 
     @classmethod
     def mark(
@@ -202,82 +137,16 @@ class ExpiryNotice(models.Model):
         """Record the outcome of emails for the notices they carried, if run `run_id` still
         holds their claim. Returns the number of notices marked.
 
-        Raw SQL on purpose: this runs once per email, and the ORM spends about ten times
-        the statement's own cost compiling the same UPDATE every time (see
-        bench/notifications.py). The WHERE clause is what keeps a mark from touching a
-        notice another run has taken over.
+        The run and state conditions are what keep a mark from touching a notice another
+        run has taken over.
         """
-        connection = connections[router.db_for_write(cls)]
-        stamp = connection.ops.adapt_datetimefield_value(now)
-        params = [
-            state,
-            stamp,
-            stamp if state == cls.State.SENT else None,
-            error[:500],
-            *ids,
-            run_id,
-            cls.State.CLAIMED,
-        ]
-        sql = _mark_sql(connection.alias, connection.vendor, len(ids))
-        with _mark_cursor(connection) as cursor:
-            cursor.execute(sql, params)
-            return cursor.rowcount
-
-
-def _mark_cursor(connection: Any) -> Any:
-    """The cursor of ExpiryNotice.mark. On PostgreSQL it binds parameters on the server and
-    prepares the statement on first use on each connection (psycopg keeps one per statement
-    text and parameter types: per number of ids, sent or failed), unless
-    DATABASE_PREPARED_STATEMENTS is off, when it is planned every time as Django's are.
-
-    Django's cursors bind parameters in Python and send a new statement text every time,
-    which PostgreSQL parses and plans anew: planning was 0.13 ms of the 0.21 ms a mark took,
-    and the job marks once per email. The cursor is made as Django makes its own (health
-    check, thread check, error translation, execute_wrapper() and query logging apply;
-    logged queries show $1, $2 ... instead of the values).
-    """
-    if connection.vendor != "postgresql":
-        return connection.cursor()
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    with connection.wrap_database_errors:
-        raw = _prepared_cursor_class()(connection.connection)
-    return (
-        connection.make_debug_cursor(raw)
-        if connection.queries_logged
-        else connection.make_cursor(raw)
-    )
-
-
-@cache
-def _prepared_cursor_class() -> type:
-    """A psycopg cursor that binds parameters on the server and prepares every statement
-    (psycopg is imported only where PostgreSQL is used)."""
-    import psycopg
-
-    class PreparedCursor(psycopg.Cursor):  # type: ignore[type-arg]
-        def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
-            return super().execute(query, params, prepare=True)
-
-    return PreparedCursor
-
-
-@lru_cache(maxsize=256)
-def _mark_sql(alias: str, vendor: str, count: int) -> str:
-    """The UPDATE of `ExpiryNotice.mark` for `count` ids (written once per size: it runs
-    once per email)."""
-    q = connections[alias].ops.quote_name
-    return (
-        f"UPDATE {q(ExpiryNotice._meta.db_table)} SET {q('state')} = %s, "
-        f"{q('attempts')} = {q('attempts')} + 1, {q('last_attempt_at')} = %s, "
-        f"{q('sent_at')} = %s, {q('last_error')} = %s "
-        # The claim test is one CASE so that the primary key is the only index usable:
-        # PostgreSQL, with statistics from before the run that show no claimed rows,
-        # would otherwise walk all of this run's claims (run_id or state index) per email.
-        f"WHERE {q('id')} IN ({', '.join(['%s'] * count)}) AND "
-        f"CASE WHEN {q('run_id')} = %s AND {q('state')} = %s THEN 1 ELSE 0 END = 1"
-    )
+        return cls.objects.filter(pk__in=ids, run_id=run_id, state=cls.State.CLAIMED).update(
+            state=state,
+            attempts=F("attempts") + 1,
+            last_attempt_at=now,
+            sent_at=now if state == cls.State.SENT else None,
+            last_error=error[:500],
+        )
 
 
 class NotificationRunQuerySet(models.QuerySet["NotificationRun"]):

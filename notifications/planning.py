@@ -3,30 +3,24 @@
 Reads only; the writes are in services.py. The Setup page preview and `--dry-run` use the
 same functions as the job, so what they show is what the job does.
 
-The due selection is one query per (time zone in use, kind of certificate): an indexed
-range on `not_after` between datetime bounds computed here for that zone's local day, a
-CASE giving the window each row falls in, and NOT EXISTS of a notice at that threshold or a
-tighter one for the same expiration. Only compact keys are kept for the
-whole run; the details are read per batch of orgs, so memory follows what is due, not the
-size of the table, and the number of queries grows with the number of orgs that have
-something due, never with the number of certificates.
+The due selection (notifications.due) keeps only compact keys for the whole run; the
+details are read here per batch of orgs, so memory follows what is due, not the size of the
+table, and the number of queries grows with the number of orgs that have something due,
+never with the number of certificates.
 """
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
-
-from django.db import models
-from django.db.models import Case, Count, Exists, OuterRef, Value, When
 
 from notifications import windows
+from notifications.due import DueKey, due_keys
 from notifications.models import ExpiryNotice
 from notifications.recipients import Recipient, recipients_by_org
-from notifications.sources import Source, source, sources
+from notifications.sources import source
 from orgs.models import Organization
 
 
@@ -63,117 +57,6 @@ class PendingItem:
 def org_today(org: Organization, *, now: datetime, on_date: date | None) -> date:
     """The org's current day: `on_date` when the run is for a chosen day."""
     return on_date or windows.local_date(now, org.tzinfo)
-
-
-def _time_zones(org_ids: Collection[int] | None) -> list[str]:
-    """The time zones of the orgs, the one with the most orgs first."""
-    orgs = Organization.objects.all()
-    if org_ids is not None:
-        orgs = orgs.filter(pk__in=list(org_ids))
-    counted = orgs.order_by().values("time_zone").annotate(n=Count("pk"))
-    return [row["time_zone"] for row in sorted(counted, key=lambda r: (-r["n"], r["time_zone"]))]
-
-
-def due_query(
-    src: Source,
-    *,
-    today: date,
-    tz: ZoneInfo,
-    thresholds: Iterable[int],
-    orgs: Any = None,
-) -> models.QuerySet[models.Model]:
-    """Rows of `src` due for a notice on `today` in `tz` (of `orgs`: ids or a subquery).
-
-    An indexed range on `not_after` between the local midnights of the windows (computed
-    here, never a function on the column), a CASE naming each row's window, and NOT EXISTS
-    of a notice at that threshold or a tighter one for the same expiration.
-    """
-    b = windows.bounds(today, tz, thresholds)
-    # Windows tightest first: the first upper bound above not_after names the window.
-    window_of = Case(
-        *[
-            When(not_after__lt=b.upper[w.threshold], then=Value(w.threshold))
-            for w in windows.windows(thresholds)
-        ],
-        output_field=models.PositiveSmallIntegerField(),
-    )
-    notified = ExpiryNotice.objects.filter(
-        source=src.key,
-        object_id=OuterRef("pk"),
-        expires_at=OuterRef("not_after"),
-        threshold__lte=OuterRef("due_threshold"),
-    )
-    rows = src.covered().filter(not_after__gte=b.start, not_after__lt=b.end)
-    if orgs is not None:
-        rows = rows.filter(organization_id__in=orgs)
-    return (
-        rows.annotate(due_threshold=window_of, kind_label=src.kind)
-        .filter(~Exists(notified))
-        .order_by()
-    )
-
-
-class DueKey(NamedTuple):
-    """A certificate due for a notice, as compactly as the run can hold it.
-
-    The selection keeps only these (about 120 bytes each) and the details are read one
-    batch of orgs at a time, so memory grows with what is due, never with the table.
-    """
-
-    org_id: int
-    source: str
-    object_id: int
-    expires_at: datetime
-    threshold: int
-
-
-def due_keys(
-    *,
-    now: datetime,
-    on_date: date | None,
-    thresholds: Iterable[int],
-    org_ids: Collection[int] | None = None,
-) -> list[DueKey]:
-    """Every certificate due for a notice, ordered by org id.
-
-    Each query is read to the end before the run writes anything: on SQLite, a connection
-    that still has a statement open keeps its snapshot, and could not then take the write
-    lock after another process has written.
-    """
-    thresholds = tuple(thresholds)
-    zones = _time_zones(org_ids)
-    if not zones:
-        return []
-    # Most orgs share one time zone: its query is a plain range scan, no join to the org,
-    # and the few rows of orgs elsewhere are dropped here. Each other zone's query starts
-    # from its orgs (the org + expiry index).
-    majority, others = zones[0], zones[1:]
-    in_scope = (
-        Organization.objects.all()
-        if org_ids is None
-        else Organization.objects.filter(pk__in=list(org_ids))
-    )
-    elsewhere = (
-        set(in_scope.exclude(time_zone=majority).values_list("pk", flat=True)) if others else set()
-    )
-    keys: list[DueKey] = []
-    for zone in zones:
-        tz = ZoneInfo(zone)
-        today = on_date or windows.local_date(now, tz)
-        orgs: Any = list(org_ids) if org_ids is not None else None
-        if zone != majority:
-            orgs = in_scope.filter(time_zone=zone).values("pk")
-        for src in sources():
-            rows = due_query(src, today=today, tz=tz, thresholds=thresholds, orgs=orgs)
-            keys += [
-                DueKey(org_id, src.key, pk, expires_at, threshold)
-                for org_id, pk, expires_at, threshold in rows.values_list(
-                    "organization_id", "pk", "not_after", "due_threshold"
-                )
-                if zone != majority or org_id not in elsewhere
-            ]
-    keys.sort(key=lambda key: (key.org_id, key.expires_at, key.object_id))
-    return keys
 
 
 def pending_items(
@@ -507,102 +390,3 @@ def _notice(
     }
     values.update(fields)
     return values
-
-
-# --- the Setup page preview -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PreviewRow:
-    label: str
-    kind: str
-    url: str
-    expires_on: date
-    days_left: int
-    threshold: int
-    recipients: list[str]
-    status: str
-
-
-def preview(
-    org: Organization,
-    *,
-    now: datetime,
-    thresholds: Iterable[int],
-    recipients: list[Recipient] | None = None,
-    limit: int = 100,
-) -> tuple[list[PreviewRow], int]:
-    """Who receives what about the org's certificates now inside a notice window.
-
-    Returns (up to `limit` rows, soonest expiry first; the number of such certificates).
-    """
-    thresholds = windows.normalize(thresholds)
-    tz = org.tzinfo
-    today = windows.local_date(now, tz)
-    b = windows.bounds(today, tz, thresholds)
-    if recipients is None:
-        recipients = recipients_by_org([org.pk], thresholds).get(org.pk, [])
-    found: list[tuple[Source, dict[str, object]]] = []
-    total = 0
-    for src in sources():
-        rows = src.covered().filter(organization=org, not_after__gte=b.start, not_after__lt=b.end)
-        total += rows.count()
-        values = rows.annotate(kind_label=src.kind).order_by("not_after", "pk")
-        found += [
-            (src, row)
-            for row in values.values("pk", "uuid", "label", "kind_label", "not_after")[:limit]
-        ]
-    found.sort(key=lambda pair: (pair[1]["not_after"], str(pair[1]["label"])))  # type: ignore[arg-type]
-    found = found[:limit]
-    states = _notice_states(found)
-    result = []
-    for src, row in found:
-        expires_at: datetime = row["not_after"]  # type: ignore[assignment]
-        left = windows.days_left(expires_at, today, tz)
-        window = windows.window_for(left, thresholds)
-        assert window is not None
-        names = [r.username for r in recipients if window.threshold in r.thresholds]
-        status = _status(states.get((src.key, row["pk"], expires_at), {}), window.threshold)  # type: ignore[arg-type]
-        result.append(
-            PreviewRow(
-                label=str(row["label"]),
-                kind=str(row["kind_label"]),
-                url=src.url(org.public_id, row["uuid"]),  # type: ignore[arg-type]
-                expires_on=windows.local_date(expires_at, tz),
-                days_left=left,
-                threshold=window.threshold,
-                recipients=names,
-                status=status if names else "Nobody receives this notice",
-            )
-        )
-    return result, total
-
-
-def _notice_states(
-    found: list[tuple[Source, dict[str, object]]],
-) -> dict[tuple[str, object, object], dict[int, list[str]]]:
-    """{(source, object id, expiration): {threshold: [states]}} in one query per kind."""
-    by_source: dict[str, list[object]] = defaultdict(list)
-    for src, row in found:
-        by_source[src.key].append(row["pk"])
-    states: dict[tuple[str, object, object], dict[int, list[str]]] = defaultdict(
-        lambda: defaultdict(list)
-    )
-    for key, ids in by_source.items():
-        rows = ExpiryNotice.objects.filter(source=key, object_id__in=ids).values_list(
-            "object_id", "expires_at", "threshold", "state"
-        )
-        for pk, expires_at, threshold, state in rows:
-            states[(key, pk, expires_at)][threshold].append(state)
-    return states
-
-
-def _status(recorded: dict[int, list[str]], threshold: int) -> str:
-    mine = recorded.get(threshold, [])
-    if not mine and any(t < threshold for t in recorded):
-        return "A later notice was already sent"
-    if not mine:
-        return "Due: sent by the next run"
-    counts = {state: mine.count(state) for state in dict.fromkeys(mine)}
-    labels = dict(ExpiryNotice.State.choices)
-    return ", ".join(f"{labels[state]} ({n})" for state, n in counts.items())

@@ -11,13 +11,14 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from notifications import planning, recipients, services, windows
+from notifications import preview, recipients, services, windows
 from notifications.forms import MemberForm
 from notifications.models import ExpiryNotice, NotificationRun, NotificationRunOrg
 from notifications.schedules import SCHEDULES
 from notifications.sources import source
 from orgs.access import org_member_required, require_org_perm
 from orgs.http import OrgRequest
+from orgs.links import path_builder
 from orgs.models import Organization
 from orgs.permissions import MANAGE_CERTIFICATES
 
@@ -95,7 +96,7 @@ def _page(org: Organization, *, now: datetime) -> dict[str, Any]:
     holders = [m for m in members if recipients.RECEIVE in m.codes]
     who = recipients.apply_rules(members, thresholds)
     pset = services.notification_permission_set(org)
-    rows, total = planning.preview(org, now=now, thresholds=thresholds, recipients=who)
+    rows, total = preview.preview(org, now=now, thresholds=thresholds, recipients=who)
     notices = list(ExpiryNotice.objects.for_org(org)[:RECENT_NOTICES])
     return {
         "thresholds": thresholds,
@@ -129,7 +130,7 @@ def _page(org: Organization, *, now: datetime) -> dict[str, Any]:
 
 def _notice_url(org: Organization, notice: ExpiryNotice) -> str:
     src = source(notice.source)
-    return src.url(org.public_id, notice.object_uuid) if src else ""
+    return path_builder(src.url)(org.public_id, notice.object_uuid) if src else ""
 
 
 def _is_gone(notice: ExpiryNotice) -> bool:

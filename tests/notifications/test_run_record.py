@@ -47,7 +47,7 @@ def test_a_run_counts_only_the_notices_it_superseded_itself(
 ) -> None:
     """Globex's failed notice, past its window, is superseded by another run between the
     moment this run read it as pending and the moment it reaches Globex."""
-    monkeypatch.setattr(services, "BATCH_ORGS", 1)
+    monkeypatch.setattr(services.job, "BATCH_ORGS", 1)
     expiring(acme, "Acme_Cert", in_days(30))
     expiring(globex, "Globex_Cert", in_days(11))
     send_expiry_notices(now=NOW)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import pytest
 from django.urls import get_script_prefix, reverse, set_script_prefix
 
-from orgs.links import object_link, org_url
+from orgs.links import object_link, org_url, path_builder
 
 ORG = "00DAbcdefghijklmno"
 
@@ -42,3 +42,25 @@ def test_links_follow_the_script_prefix_of_the_request() -> None:
         "certadmin:certificate-detail", args=[ORG, ref]
     )
     assert reverse("orgs:setup-home", args=[ORG]).startswith("/certadmin/")
+
+
+def test_path_builder_gives_what_the_builder_gives_and_calls_it_once() -> None:
+    """The one helper where-used and the expiry digests build their links with."""
+    calls: list[tuple[str, uuid.UUID]] = []
+
+    def detail(org: str, ref: uuid.UUID) -> str:
+        calls.append((org, ref))
+        return reverse("certadmin:certificate-detail", args=[org, ref])
+
+    def org_page(org: str, ref: uuid.UUID) -> str:  # a singleton per org: no uuid in it
+        return reverse("orgs:setup-home", args=[org])
+
+    refs = [uuid.uuid4() for _ in range(3)]
+
+    links = [path_builder(detail)(ORG, ref) for ref in refs]
+
+    assert links == [reverse("certadmin:certificate-detail", args=[ORG, ref]) for ref in refs]
+    assert len(calls) == 1
+    assert path_builder(org_page)("00DOther0000000001", refs[0]) == reverse(
+        "orgs:setup-home", args=["00DOther0000000001"]
+    )
