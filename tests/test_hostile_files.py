@@ -24,12 +24,12 @@ from django.utils.html import escape
 
 from certadmin import crypto as certadmin_crypto
 from certadmin import keystores
-from certadmin.forms import SignedCertificateUploadForm
-from certadmin.forms_mtls import MutualAuthUploadForm
-from certadmin.forms_sso import SsoConfigForm
+from certadmin.forms.certificates import SignedCertificateUploadForm
+from certadmin.forms.keystores import ImportForm
+from certadmin.forms.mutual_auth import MutualAuthUploadForm
+from certadmin.forms.sso import SsoConfigForm
 from certadmin.management.commands._keystore_password import ENV_VAR
 from certadmin.models import Certificate
-from certadmin.views.keystores import ImportForm
 from keys import crypto as keys_crypto
 from keys.forms import ImportKeyForm
 from keys.services.master_keys import destroy_master_key, ensure_master_key, rotate_master_key

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from certadmin import usage
-from certadmin.forms import (
+from certadmin.forms.certificates import (
     FILTERS,
     CASignedForm,
     NamesForm,
@@ -30,7 +30,7 @@ PERM = MANAGE_CERTIFICATES.full
 PAGE_SIZE = 50
 
 
-# The page's filter links (certadmin.forms.FILTERS) in the criteria the API's list takes too.
+# The page's filter links (forms.certificates.FILTERS) in the criteria the API's list takes too.
 PAGE_FILTERS = {
     "": CertificateFilter(),
     "expired": CertificateFilter(expired=True),

@@ -13,7 +13,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from certadmin import usage
-from certadmin.forms_sso import CertificateReplaceForm, ExpiredSelectionForm, RenewForm
+from certadmin.forms.expired import ExpiredSelectionForm
+from certadmin.forms.replace import CertificateReplaceForm, RenewForm
 from certadmin.models import Certificate
 from certadmin.services import expired as services
 from certadmin.services import replace

@@ -1,48 +1,17 @@
 """Export to Keystore and Import from Keystore (SPEC 3)."""
 
-from django import forms
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from certadmin.forms import read_upload
+from certadmin.forms.keystores import ExportForm, ImportForm
 from certadmin.services import keystores as services
 from orgs.access import org_member_required, require_org_perm
 from orgs.http import OrgRequest
 from orgs.permissions import MANAGE_CERTIFICATES
 
 PERM = MANAGE_CERTIFICATES.full
-
-
-class ExportForm(forms.Form):
-    fmt = forms.ChoiceField(
-        label="Format",
-        choices=[("jks", "Java KeyStore (.jks)"), ("p12", "PKCS#12 (.p12)")],
-        initial="jks",
-        widget=forms.RadioSelect,
-        help_text="PKCS#12 holds one key per file: several keys download as a ZIP of .p12 files.",
-    )
-    password = forms.CharField(
-        label="Keystore Password",
-        widget=forms.PasswordInput,
-        strip=False,
-        help_text="At least 6 characters. It also protects each key (key password = store "
-        "password).",
-    )
-    confirm = forms.CharField(label="Confirm Password", widget=forms.PasswordInput, strip=False)
-
-
-class ImportForm(forms.Form):
-    keystore = forms.FileField(
-        label="Keystore File",
-        allow_empty_file=True,
-        help_text="A JKS, JCEKS or PKCS#12 (.p12, .pfx) file, at most 1 MiB.",
-    )
-    password = forms.CharField(label="Keystore Password", widget=forms.PasswordInput, strip=False)
-
-    def clean_keystore(self) -> bytes:
-        return read_upload(self.cleaned_data["keystore"], "keystore file")
 
 
 @require_http_methods(["GET", "POST"])

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from certadmin import crypto
-from certadmin.forms_mtls import MutualAuthUploadForm
+from certadmin.forms.mutual_auth import MutualAuthUploadForm
 from certadmin.models import MutualAuthCertificate
 from certadmin.services import mutual_auth as services
 from certadmin.views.rows import mutual_auth_rows

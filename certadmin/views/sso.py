@@ -9,7 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from certadmin.forms_sso import IdentityProviderForm, ProxyReplaceForm, SsoConfigForm
+from certadmin.forms.sso import IdentityProviderForm, ProxyReplaceForm, SsoConfigForm
 from certadmin.models import Certificate, SamlSsoConfig
 from certadmin.models.sso import SamlSsoConfigQuerySet
 from certadmin.services import replace

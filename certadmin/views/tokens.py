@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from certadmin.forms_mtls import ApiTokenForm
+from certadmin.forms.tokens import ApiTokenForm
 from certadmin.models import ApiToken
 from certadmin.services import tokens as services
 from orgs.access import get_for_member, org_member_required, require_org_perm, visible_to_member

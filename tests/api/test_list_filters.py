@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from certadmin.forms import FILTERS
+from certadmin.forms.certificates import FILTERS
 from certadmin.models import Certificate
 from certadmin.querysets import ORDERINGS, CertificateFilter, Ordering
 from certadmin.views.certificates import PAGE_FILTERS

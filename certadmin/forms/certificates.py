@@ -1,11 +1,13 @@
 """Forms of the Certificate and Key Management pages: parsing and field rules, no writes."""
 
-from django import forms
-from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import UploadedFile
+from typing import Any
 
-from certadmin import crypto, naming
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+
+from certadmin import naming
+from certadmin.forms.uploads import CertificateFileField
 from certadmin.models import Certificate
 
 SELF_SIGNED_KEY_CHOICES = Certificate.KEY_TYPE_CHOICES
@@ -70,36 +72,23 @@ class CASignedForm(SelfSignedForm):
         return value
 
 
-def read_upload(upload: UploadedFile, what: str = "file") -> bytes:
-    """The bytes of an upload, refused before reading when over the cap (SPEC 3: 1 MiB)."""
-    cap = settings.CERTADMIN_UPLOAD_MAX_BYTES
-    if upload.size is not None and upload.size > cap:
-        raise ValidationError(
-            f"The {what} is {upload.size:,} bytes; the limit is {cap:,} bytes ({cap // 1024} KiB)."
-        )
-    data = upload.read(cap + 1)
-    if len(data) > cap:
-        raise ValidationError(f"The {what} is larger than the {cap // 1024} KiB limit.")
-    if not data:
-        raise ValidationError(f"The {what} is empty.")
-    return data
-
-
 class SignedCertificateUploadForm(forms.Form):
-    certificate = forms.FileField(
+    certificate = CertificateFileField(
         label="Signed certificate",
         help_text="The certificate from your CA, in PEM (one certificate or the whole chain, in "
         "any order) or DER. The root may be left out.",
-        allow_empty_file=True,
     )
 
-    def clean_certificate(self) -> bytes:
-        data = read_upload(self.cleaned_data["certificate"], "certificate file")
-        try:
-            crypto.parse_certificates(data, max_bytes=settings.CERTADMIN_UPLOAD_MAX_BYTES)
-        except ValueError as exc:
-            raise ValidationError(str(exc)) from exc
-        return data
+
+class CertificateChoiceField(forms.ModelChoiceField):
+    """A certificate by uuid, shown with what an admin needs to pick it."""
+
+    def __init__(self, queryset: QuerySet[Certificate], **kwargs: Any) -> None:
+        super().__init__(queryset, to_field_name="uuid", **kwargs)
+
+    def label_from_instance(self, obj: Certificate) -> str:  # type: ignore[override]
+        expires = f", expires {obj.not_after:%Y-%m-%d}" if obj.not_after else ""
+        return f"{obj.label} ({obj.unique_name}, {obj.key_label}{expires})"
 
 
 FILTERS = {
@@ -110,11 +99,4 @@ FILTERS = {
     "awaiting": "Awaiting signed certificate",
     "self_signed": "Self-Signed",
     "ca_signed": "CA-Signed",
-}
-SORTS = {
-    "expires": ("not_after", "unique_name"),
-    "-expires": ("-not_after", "unique_name"),
-    "label": ("label", "unique_name"),
-    "-label": ("-label", "unique_name"),
-    "unique_name": ("unique_name",),
 }

@@ -1,3 +1,5 @@
+"""The root URLconf (settings.ROOT_URLCONF): every app's pages, the admin, the JSON API."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -24,6 +26,6 @@ urlpatterns = [
     path("api/", include("certadmin.api.urls")),
     path("o/<str:org>/setup/", include("orgs.urls")),
     path("o/<str:org>/setup/", include("keys.urls")),
-    path("o/<str:org>/setup/", include("certadmin.urls_setup")),
+    path("o/<str:org>/setup/", include("certadmin.urls.setup")),
     path("o/<str:org>/setup/notifications/", include("notifications.urls")),
 ]

@@ -1,23 +1,10 @@
-"""Setup pages of issue 8 (where used, expired certificates, SAML SSO, the retired proxy
-certificate, Identity Provider), included by urls_setup in the `certadmin` namespace."""
+"""Single Sign-On Settings, the retired proxy certificate's replacement, the Identity Provider."""
 
 from django.urls import path
 
-from certadmin.views import expired, sso
+from certadmin.views import sso
 
 urlpatterns = [
-    path("certificates/expired/", expired.expired_list, name="certificate-expired"),
-    path("certificates/expired/delete/", expired.expired_delete, name="certificate-expired-delete"),
-    path(
-        "certificates/<uuid:certificate>/replace/",
-        expired.certificate_replace,
-        name="certificate-replace",
-    ),
-    path(
-        "certificates/<uuid:certificate>/renew/",
-        expired.certificate_renew,
-        name="certificate-renew",
-    ),
     path("sso/", sso.sso_list, name="sso-list"),
     path("sso/new/", sso.sso_create, name="sso-create"),
     path("sso/proxy-certificate/replace/", sso.sso_proxy_replace, name="sso-proxy-replace"),

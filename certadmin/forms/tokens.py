@@ -1,33 +1,12 @@
-"""Forms of the mutual authentication and API token pages: parsing only, no writes."""
+"""The API token form (My Settings): parsing only, no writes."""
 
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
-from certadmin import crypto
-from certadmin.forms import NamesForm, read_upload
 from certadmin.services.tokens import EXPIRY_CHOICES
-
-
-class MutualAuthUploadForm(NamesForm):
-    certificate = forms.FileField(
-        label="Certificate file",
-        help_text="PEM: the client certificate and its chain (intermediates; the root may be "
-        "left out). Any order: it is stored client certificate first.",
-        allow_empty_file=True,
-    )
-
-    def clean_certificate(self) -> bytes:
-        data = read_upload(self.cleaned_data["certificate"], "certificate file")
-        try:
-            crypto.parse_certificates(data, max_bytes=settings.CERTADMIN_UPLOAD_MAX_BYTES)
-        except ValueError as exc:
-            raise ValidationError(str(exc)) from exc
-        return data
 
 
 class ApiTokenForm(forms.Form):

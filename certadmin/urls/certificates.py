@@ -1,15 +1,11 @@
-"""Setup pages of the certificates app, mounted under /o/<org>/setup/."""
+"""Certificate and Key Management: the list, create, detail, edit, delete, upload, download."""
 
-from django.urls import include, path
+from django.urls import path
 
-from certadmin.views import certificates, keystores
-
-app_name = "certadmin"
+from certadmin.views import certificates
 
 urlpatterns = [
     path("certificates/", certificates.certificate_list, name="certificate-list"),
-    path("certificates/export/", keystores.keystore_export, name="keystore-export"),
-    path("certificates/import/", keystores.keystore_import, name="keystore-import"),
     path(
         "certificates/new/self-signed/",
         certificates.certificate_create_self_signed,
@@ -51,9 +47,3 @@ urlpatterns = [
         name="certificate-csr-download",
     ),
 ]
-
-# Mutual authentication certificates and API tokens (issue 7), in this namespace.
-urlpatterns += [path("", include("certadmin.urls_setup_mtls"))]
-
-# Where used, expired certificates, SAML SSO, Identity Provider (issue 8), in this namespace.
-urlpatterns += [path("", include("certadmin.urls_setup_sso"))]

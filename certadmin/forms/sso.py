@@ -1,4 +1,4 @@
-"""Forms of the Single Sign-On, Identity Provider, Expired Certificates and Replace pages.
+"""Forms of the Single Sign-On and Identity Provider pages.
 
 Parsing and field rules only; the services check every choice again (another org's
 certificate, one awaiting its chain, the retired proxy certificate can never get through).
@@ -11,22 +11,12 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from certadmin import crypto
-from certadmin.forms import NamesForm, read_upload
+from certadmin.forms.certificates import CertificateChoiceField
+from certadmin.forms.replace import GENERATE, ReplacementForm
+from certadmin.forms.uploads import read_upload
 from certadmin.models import Certificate, SamlSsoConfig
 from certadmin.services import sso as sso_services
-
-GENERATE = "Generate a new self-signed certificate"
-
-
-class CertificateChoiceField(forms.ModelChoiceField):
-    """A certificate by uuid, shown with what an admin needs to pick it."""
-
-    def __init__(self, queryset: QuerySet[Certificate], **kwargs: Any) -> None:
-        super().__init__(queryset, to_field_name="uuid", **kwargs)
-
-    def label_from_instance(self, obj: Certificate) -> str:  # type: ignore[override]
-        expires = f", expires {obj.not_after:%Y-%m-%d}" if obj.not_after else ""
-        return f"{obj.label} ({obj.unique_name}, {obj.key_label}{expires})"
+from orgs.models import Organization
 
 
 def _with_current(qs: QuerySet[Certificate], current: Certificate | None) -> QuerySet[Certificate]:
@@ -81,10 +71,12 @@ class SsoConfigForm(forms.Form):
         help_text="The identity provider encrypts assertions to this certificate.",
     )
 
-    def __init__(self, *args: Any, org: object, config: SamlSsoConfig | None = None, **kw: Any):
+    def __init__(
+        self, *args: Any, org: Organization, config: SamlSsoConfig | None = None, **kw: Any
+    ):
         super().__init__(*args, **kw)
         self.config = config
-        offered = sso_services.selectable_certificates(org)  # type: ignore[arg-type]
+        offered = sso_services.selectable_certificates(org)
         signer = self.fields["request_signing_certificate"]
         decrypter = self.fields["assertion_decryption_certificate"]
         signer.queryset = _with_current(offered, config and config.request_signing_certificate)
@@ -133,26 +125,9 @@ class IdentityProviderForm(forms.Form):
         "certificate named SelfSignedCert_<ddMonYYYY>_<HHMMSS> is created.",
     )
 
-    def __init__(self, *args: Any, org: object, **kw: Any) -> None:
+    def __init__(self, *args: Any, org: Organization, **kw: Any) -> None:
         super().__init__(*args, **kw)
-        self.fields["certificate"].queryset = sso_services.selectable_certificates(org)  # type: ignore[arg-type]
-
-
-class ReplacementForm(forms.Form):
-    """Pick the certificate that takes over, or have a new self-signed one generated."""
-
-    certificate = CertificateChoiceField(
-        Certificate.objects.none(),
-        label="Replace with",
-        required=False,
-        empty_label=GENERATE,
-        help_text="Only certificates every use accepts are offered: current ones with a "
-        "signed certificate (and an RSA key for SAML).",
-    )
-
-    def __init__(self, *args: Any, choices: QuerySet[Certificate], **kw: Any) -> None:
-        super().__init__(*args, **kw)
-        self.fields["certificate"].queryset = choices
+        self.fields["certificate"].queryset = sso_services.selectable_certificates(org)
 
 
 class ProxyReplaceForm(ReplacementForm):
@@ -167,27 +142,3 @@ class ProxyReplaceForm(ReplacementForm):
     def __init__(self, *args: Any, configs: QuerySet[SamlSsoConfig], **kw: Any) -> None:
         super().__init__(*args, **kw)
         self.fields["configurations"].queryset = configs
-
-
-class CertificateReplaceForm(ReplacementForm):
-    delete_old = forms.BooleanField(
-        label="Delete the old certificate afterwards",
-        required=False,
-        help_text="Deleted in the same step, once nothing uses it any more.",
-    )
-
-
-class ExpiredSelectionForm(forms.Form):
-    certificates = forms.ModelMultipleChoiceField(
-        Certificate.objects.none(),
-        to_field_name="uuid",
-        error_messages={"required": "Choose the certificates to delete."},
-    )
-
-    def __init__(self, *args: Any, org: object, **kw: Any) -> None:
-        super().__init__(*args, **kw)
-        self.fields["certificates"].queryset = Certificate.objects.for_org(org)  # type: ignore[arg-type]
-
-
-class RenewForm(NamesForm):
-    """Label and Unique Name of the renewal; everything else is copied."""

@@ -1,8 +1,8 @@
-"""Setup pages of issue 7, included into certadmin.urls_setup (namespace "certadmin")."""
+"""Mutual Authentication Certificates: upload, detail, delete, download."""
 
 from django.urls import path
 
-from certadmin.views import mutual_auth, tokens
+from certadmin.views import mutual_auth
 
 urlpatterns = [
     path(
@@ -25,6 +25,4 @@ urlpatterns = [
         mutual_auth.mutual_auth_download,
         name="mutual-auth-download",
     ),
-    path("api-tokens/", tokens.token_list, name="token-list"),
-    path("api-tokens/<uuid:token>/revoke/", tokens.token_revoke, name="token-revoke"),
 ]

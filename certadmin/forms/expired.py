@@ -1,0 +1,20 @@
+"""The Expired Certificates page's selection for deletion: parsing only, no writes."""
+
+from typing import Any
+
+from django import forms
+
+from certadmin.models import Certificate
+from orgs.models import Organization
+
+
+class ExpiredSelectionForm(forms.Form):
+    certificates = forms.ModelMultipleChoiceField(
+        Certificate.objects.none(),
+        to_field_name="uuid",
+        error_messages={"required": "Choose the certificates to delete."},
+    )
+
+    def __init__(self, *args: Any, org: Organization, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.fields["certificates"].queryset = Certificate.objects.for_org(org)
