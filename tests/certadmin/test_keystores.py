@@ -277,7 +277,8 @@ def test_wrong_password(store, name):
 
 
 def test_kdf_iteration_budget(store, monkeypatch):
-    monkeypatch.setattr(keystores, "MAX_KDF_ITERATIONS", 20_000)
+    monkeypatch.setattr(keystores.java, "MAX_KDF_ITERATIONS", 20_000)
+    monkeypatch.setattr(keystores.pkcs12, "MAX_KDF_ITERATIONS", 20_000)
     for name in ("store.p12", "store.jceks"):  # 10,000 per PKCS#12 item, 200,000 per JCEKS key
         with pytest.raises(KeystoreError, match="key-derivation iterations"):
             read_keystore(store(name), PW)
@@ -287,7 +288,7 @@ def test_kdf_iteration_budget(store, monkeypatch):
     ("name", "alias", "limit"), [("rsa4096.jks", "big", 2048), ("store.p12", "web key", 1024)]
 )
 def test_rsa_size_guard_comes_before_validation(store, monkeypatch, name, alias, limit):
-    monkeypatch.setattr(keystores, "MAX_RSA_BITS", limit)
+    monkeypatch.setattr(keystores.common, "MAX_RSA_BITS", limit)
     with pytest.raises(KeystoreError, match=rf"^The private key '{alias}' is an RSA key larger"):
         read_keystore(store(name), PW)
 
