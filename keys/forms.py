@@ -11,8 +11,25 @@ from orgs.forms import API_NAME_RE
 MIN_EXPORT_PASSWORD = 8
 
 
-class ContactFieldForm(forms.Form):
+class ContactFieldEditForm(forms.Form):
+    """What can change on an encrypted field once it exists (its API Name and length stay)."""
+
     label = forms.CharField(max_length=40)
+    mask_type = forms.ChoiceField(
+        choices=masks.MASK_TYPES,
+        help_text="What users without View Encrypted Data see instead of the value.",
+    )
+    mask_char = forms.ChoiceField(
+        label="Mask Character", choices=[(c, c) for c in masks.MASK_CHARS]
+    )
+    help_text = forms.CharField(max_length=255, required=False)
+
+
+class ContactFieldForm(ContactFieldEditForm):
+    """A new encrypted field: also its API Name and length."""
+
+    field_order = ["label", "api_name", "length"]  # then the mask and help text
+
     api_name = forms.CharField(
         label="API Name",
         max_length=40,
@@ -25,14 +42,6 @@ class ContactFieldForm(forms.Form):
         initial=MAX_ENCRYPTED_LENGTH,
         help_text=f"The most characters a value may have (at most {MAX_ENCRYPTED_LENGTH}).",
     )
-    mask_type = forms.ChoiceField(
-        choices=masks.MASK_TYPES,
-        help_text="What users without View Encrypted Data see instead of the value.",
-    )
-    mask_char = forms.ChoiceField(
-        label="Mask Character", choices=[(c, c) for c in masks.MASK_CHARS]
-    )
-    help_text = forms.CharField(max_length=255, required=False)
 
     def clean_api_name(self) -> str:
         value: str = self.cleaned_data["api_name"]
@@ -42,18 +51,6 @@ class ContactFieldForm(forms.Form):
                 "single underscores, and not end with an underscore."
             )
         return value
-
-
-class ContactFieldEditForm(forms.Form):
-    label = forms.CharField(max_length=40)
-    mask_type = forms.ChoiceField(
-        choices=masks.MASK_TYPES,
-        help_text="What users without View Encrypted Data see instead of the value.",
-    )
-    mask_char = forms.ChoiceField(
-        label="Mask Character", choices=[(c, c) for c in masks.MASK_CHARS]
-    )
-    help_text = forms.CharField(max_length=255, required=False)
 
 
 class ContactForm(forms.Form):

@@ -193,18 +193,14 @@ def run_reencryption(
         )
         return ReencryptionJob.objects.get(pk=job_id)
     except Exception as exc:
-        ReencryptionJob.objects.filter(pk=job.pk, claimed_by=token).update(
-            state=ReencryptionJob.State.FAILED,
-            finished_at=timezone.now(),
-            lease_until=None,
-            message=f"Stopped by an error ({type(exc).__name__}); run it again to resume.",
-        )
-        record_audit(
-            org=org,
-            acting_user=None,
-            section=KEYS_SECTION,
+        error = type(exc).__name__
+        _finish(
+            job,
+            token,
+            ReencryptionJob.State.FAILED,
+            message=f"Stopped by an error ({error}); run it again to resume.",
             action="failedReencryption",
-            message=f"Re-encryption stopped by an error ({type(exc).__name__})",
+            audit=f"Re-encryption stopped by an error ({error})",
         )
         raise
     ring = keyring.Keyring.load(org.pk)
@@ -214,20 +210,37 @@ def run_reencryption(
         summary += f"; {failed} value(s) could not be decrypted and were left as they are"
     if stranded:
         summary += f"; {stranded} value(s) remain under destroyed keys"
-    ReencryptionJob.objects.filter(pk=job.pk, claimed_by=token).update(
-        state=ReencryptionJob.State.DONE,
-        finished_at=timezone.now(),
-        lease_until=None,
-        message=summary[:255],
-    )
-    record_audit(
-        org=org,
-        acting_user=None,
-        section=KEYS_SECTION,
+    _finish(
+        job,
+        token,
+        ReencryptionJob.State.DONE,
+        message=summary,
         action="finishedReencryption",
-        message=f"Re-encryption finished: {summary}",
+        audit=f"Re-encryption finished: {summary}",
     )
     return ReencryptionJob.objects.get(pk=job_id)
+
+
+def _finish(
+    job: ReencryptionJob,
+    token: str,
+    state: ReencryptionJob.State,
+    *,
+    message: str,
+    action: str,
+    audit: str,
+) -> None:
+    """End the job if this worker (`token`) still holds it, and say so in the audit trail."""
+    ReencryptionJob.objects.filter(pk=job.pk, claimed_by=token).update(
+        state=state, finished_at=timezone.now(), lease_until=None, message=message[:255]
+    )
+    record_audit(
+        org=job.organization,
+        acting_user=None,
+        section=KEYS_SECTION,
+        action=action,
+        message=audit,
+    )
 
 
 _MAX_PASSES = 5  # a pass moves everything; more only if admins rotate during the run
