@@ -9,7 +9,11 @@ from pathlib import Path
 
 import certifi
 import dj_database_url
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
+
+# Generic annotations such as `admin.ModelAdmin[Certificate]` work at run time (as healthchecks).
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Runtime state of the embedded default (SQLite file, generated KEK): never committed.
