@@ -128,7 +128,9 @@ class ExpiryNotice(models.Model):
         """INSERT rows (attname -> value; omitted columns get their default), skipping any
         that conflicts with an existing notice: a conflict is a notice another run inserted
         first."""
-        cls.objects.bulk_create([cls(**row) for row in rows], ignore_conflicts=True)
+        ExpiryNotice.objects.bulk_create(
+            [ExpiryNotice(**row) for row in rows], ignore_conflicts=True
+        )
 
     @classmethod
     def mark(

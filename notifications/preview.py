@@ -55,7 +55,7 @@ def preview(
             (src, row)
             for row in values.values("pk", "uuid", "label", "kind_label", "not_after")[:limit]
         ]
-    found.sort(key=lambda pair: (pair[1]["not_after"], str(pair[1]["label"])))  # type: ignore[arg-type]
+    found.sort(key=lambda pair: (pair[1]["not_after"], str(pair[1]["label"])))
     found = found[:limit]
     states = _notice_states(found)
     result = []
@@ -65,7 +65,7 @@ def preview(
         window = windows.window_for(left, thresholds)
         assert window is not None
         names = [r.username for r in recipients if window.threshold in r.thresholds]
-        status = _status(states.get((src.key, row["pk"], expires_at), {}), window.threshold)  # type: ignore[arg-type]
+        status = _status(states.get((src.key, row["pk"], expires_at), {}), window.threshold)
         result.append(
             PreviewRow(
                 label=str(row["label"]),
