@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models import CharField, Value
 
 
 class CertadminConfig(AppConfig):
@@ -7,7 +8,10 @@ class CertadminConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from certadmin import usage
+        from certadmin import kinds, usage
+        from certadmin.models import Certificate, MutualAuthCertificate
+        from certadmin.models.certificate import certificate_url
+        from certadmin.models.mutual_auth import mutual_auth_url
         from certadmin.models.sso import (
             RSA_KEY_TYPES,
             IdentityProvider,
@@ -36,6 +40,31 @@ class CertadminConfig(AppConfig):
         )
         # Every member manages their own API tokens (issue 7).
         setup_tree.add("My Settings", "API Tokens", "certadmin:token-list", None, order=10)
+
+        # The kinds of certificate (where-used and the expiration notices read these).
+        kinds.register(
+            kinds.CertificateKind(
+                key=kinds.CERTIFICATE,
+                model=Certificate,
+                # SPEC 4: "every certificate with a chain"; one awaiting its signature has no
+                # expiry, and one whose uses a replacement took over is done with ("a renewed
+                # certificate ... or a replacement that took over all its uses ... is
+                # suppressed").
+                notified=lambda: Certificate.objects.usable().not_replaced(),
+                kind_label=kinds.choices_label("kind", Certificate.Kind.choices),
+                url=certificate_url,
+            )
+        )
+        kinds.register(
+            kinds.CertificateKind(
+                key=kinds.MUTUAL_AUTH,
+                model=MutualAuthCertificate,
+                # SPEC 4: "every mutual-authentication certificate" (each has its expiration).
+                notified=lambda: MutualAuthCertificate.objects.all(),
+                kind_label=Value(MutualAuthCertificate.KIND_LABEL, output_field=CharField()),
+                url=mutual_auth_url,
+            )
+        )
 
         # Where a certificate is used (SPEC 7): each foreign key to a certificate is a use.
         usage.register(

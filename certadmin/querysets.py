@@ -1,16 +1,29 @@
-"""Named reads of certificates."""
+"""Named reads of the certificates app: the one home of every model's queryset.
+
+The two kinds of certificate (Certificate, MutualAuthCertificate) share their expiry reads
+through CertificateBaseQuerySet, as their models share CertificateBase.
+"""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Literal, Self
+from typing import TYPE_CHECKING, Literal, Self, TypeVar
 
 from django.db import models
 from django.db.models import F
 from django.utils import timezone
 
 if TYPE_CHECKING:
-    from certadmin.models import Certificate  # noqa: F401 (the type argument of QuerySet)
+    # The type arguments of the querysets.
+    from certadmin.models import (  # noqa: F401
+        ApiToken,
+        Certificate,
+        MutualAuthCertificate,
+        SamlSsoConfig,
+    )
+    from certadmin.models.certificate import CertificateBase
     from orgs.models import Organization
+
+M = TypeVar("M", bound="CertificateBase")
 
 
 Ordering = Literal[
@@ -43,10 +56,30 @@ class CertificateFilter:
     search: str = ""
 
 
-class CertificateQuerySet(models.QuerySet["Certificate"]):
+class CertificateBaseQuerySet(models.QuerySet[M]):
+    """Reads every kind of certificate answers (its model derives from CertificateBase)."""
+
     def for_org(self, org: "Organization") -> Self:
         return self.filter(organization=org)
 
+    def expired(self, *, now: datetime | None = None) -> Self:
+        return self.filter(not_after__lte=now or timezone.now())
+
+    def expiring_within(self, days: int, *, now: datetime | None = None) -> Self:
+        """Not yet expired, expiring within `days` days of `now`."""
+        now = now or timezone.now()
+        return self.filter(not_after__gt=now, not_after__lte=now + timedelta(days=days))
+
+    def expiring_between(self, start: datetime, end: datetime) -> Self:
+        """Expiring in [start, end): an indexed range on `not_after`, for the expiry notices.
+
+        Bounds are datetimes computed by the caller (e.g. the start and end of a day in the
+        org's time zone), never a function on the column.
+        """
+        return self.filter(not_after__gte=start, not_after__lt=end)
+
+
+class CertificateQuerySet(CertificateBaseQuerySet["Certificate"]):
     def awaiting_signature(self) -> Self:
         """CA-signed certificates whose signed chain has not been uploaded yet."""
         return self.filter(not_after__isnull=True)
@@ -62,14 +95,6 @@ class CertificateQuerySet(models.QuerySet["Certificate"]):
         from certadmin import usage
 
         return self.filter(models.Q(replaced_at__isnull=True) | usage.in_use(self.model))
-
-    def expired(self, *, now: datetime | None = None) -> Self:
-        return self.filter(not_after__lte=now or timezone.now())
-
-    def expiring_within(self, days: int, *, now: datetime | None = None) -> Self:
-        """Not yet expired, expiring within `days` days of `now`."""
-        now = now or timezone.now()
-        return self.filter(not_after__gt=now, not_after__lte=now + timedelta(days=days))
 
     def of_kind(self, kind: str) -> Self:
         return self.filter(kind=kind)
@@ -104,3 +129,47 @@ class CertificateQuerySet(models.QuerySet["Certificate"]):
     def sorted_by(self, key: str) -> Self:
         """Ordered by one of ORDERINGS (an unknown key: soonest expiry first)."""
         return self.order_by(*ORDERINGS.get(key, ORDERINGS["expires"]))
+
+
+class MutualAuthCertificateQuerySet(CertificateBaseQuerySet["MutualAuthCertificate"]):
+    def with_fingerprint(self, fingerprint: str) -> Self:
+        """The (at most one, across all orgs) certificate with this SHA-256 hex fingerprint."""
+        return self.filter(fingerprint_sha256=fingerprint.lower())
+
+    def validity_of(self, fingerprint: str) -> tuple[int, datetime, datetime] | None:
+        """(organization id, not_before, not_after) of the certificate with this fingerprint.
+
+        The mutual-TLS check of every API request of an enforced user asks this: one query
+        on the unique index.
+        """
+        return (
+            self.with_fingerprint(fingerprint)
+            .values_list("organization_id", "not_before", "not_after")
+            .first()
+        )
+
+    def current(self, *, now: datetime | None = None) -> Self:
+        """Certificates valid at `now`: the ones a client may authenticate with."""
+        now = now or timezone.now()
+        return self.filter(not_before__lte=now, not_after__gt=now)
+
+
+class SamlSsoConfigQuerySet(models.QuerySet["SamlSsoConfig"]):
+    def for_org(self, org: "Organization") -> Self:
+        return self.filter(organization=org)
+
+    def using_retired_proxy(self) -> Self:
+        """Configurations that still sign requests with the retired default proxy certificate."""
+        return self.filter(proxy_certificate__isnull=False)
+
+
+class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
+    def for_org(self, org: "Organization") -> Self:
+        return self.filter(organization=org)
+
+    def active(self, *, now: datetime | None = None) -> Self:
+        """Not revoked and not expired at `now`."""
+        now = now or timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )

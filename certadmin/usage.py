@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import NamedTuple
 from uuid import UUID
 
-from django.apps import apps
 from django.db import connection, models
 
+from certadmin import kinds
 from orgs.links import PathBuilder, current_urlconf, path_builder
 
 # (org public id, uuid of the using object) -> the page where an admin sees or changes it.
@@ -200,8 +200,8 @@ def in_use(target: type[models.Model]) -> models.Q:
 
 def uses_by_certificate(certificate_ids: Iterable[int]) -> dict[int, list[Use]]:
     """{certificate id: its uses} for many certificates (a list page), in one query."""
-    # Through the app registry: certadmin.models' querysets ask this module about uses.
-    certificate = apps.get_model("certadmin", "Certificate")
+    # Through the kinds registry: certadmin.models' querysets ask this module about uses.
+    certificate = kinds.get(kinds.CERTIFICATE).model
     found: dict[int, list[Use]] = defaultdict(list)
     for target_id, use in _uses(certificate, list(certificate_ids)):
         found[target_id].append(use)

@@ -2,13 +2,14 @@
 and every mutual-authentication certificate").
 
 Each kind is a `Source`: which rows are covered, how the email names their type, and where
-their page is. The job, the Setup page preview and the admin read only this list, so a new
-kind of certificate is one more entry in `sources()`, with no migration: notices identify
+their page is, read from certadmin.kinds (the one registry of kinds of certificate). The job,
+the Setup page preview and the admin read only this list, so a new kind of certificate is one
+more kind registered by certadmin, with no migration here: notices identify
 their certificate by (source key, object id), and keep a copy of its label, type and uuid so
 the history stays readable after the certificate is deleted.
 
 A kind's model needs `organization`, `label`, `uuid` and an indexed `not_after` (the due
-query is a range on it); see `_mutual_auth_source()` for the smallest entry.
+query is a range on it): certadmin.models.certificate.CertificateBase has them.
 """
 
 from collections.abc import Callable
@@ -18,8 +19,8 @@ from typing import Any
 from uuid import UUID
 
 from django.db import models
-from django.db.models import Case, Value, When
-from django.urls import reverse
+
+from certadmin import kinds
 
 
 @dataclass(frozen=True)
@@ -37,44 +38,24 @@ class Source:
         return self.covered().model
 
 
-def _certificate_source() -> Source:
-    from certadmin.models import Certificate
-
-    return Source(
-        key="certificate",
-        # SPEC 4: "every certificate with a chain"; one awaiting its signature has no expiry,
-        # and one whose uses a replacement took over is done with ("a renewed certificate
-        # ... or a replacement that took over all its uses ... is suppressed").
-        covered=lambda: Certificate.objects.usable().not_replaced(),
-        kind=Case(
-            *[
-                When(kind=value, then=Value(str(label)))
-                for value, label in Certificate.Kind.choices
-            ],
-            default=Value(""),
-            output_field=models.CharField(),
-        ),
-        url=lambda org_id, uuid: reverse("certadmin:certificate-detail", args=[org_id, uuid]),
-        fk_field="certificate",
-    )
-
-
-def _mutual_auth_source() -> Source:
-    from certadmin.models import MutualAuthCertificate
-
-    return Source(
-        key="mutual_auth",
-        # SPEC 4: "every mutual-authentication certificate" (each has its expiration).
-        covered=lambda: MutualAuthCertificate.objects.all(),
-        kind=Value(MutualAuthCertificate.KIND_LABEL, output_field=models.CharField()),
-        url=lambda org_id, uuid: reverse("certadmin:mutual-auth-detail", args=[org_id, uuid]),
-    )
+# The nullable ForeignKeys of ExpiryNotice, by kind key.
+_FK_FIELDS = {kinds.CERTIFICATE: "certificate"}
 
 
 @cache
 def sources() -> tuple[Source, ...]:
-    """Every kind of certificate covered by expiration notices."""
-    return (_certificate_source(), _mutual_auth_source())
+    """Every kind of certificate covered by expiration notices: the kinds certadmin registers
+    (certadmin.kinds)."""
+    return tuple(
+        Source(
+            key=kind.key,
+            covered=kind.notified,
+            kind=kind.kind_label,
+            url=kind.url,
+            fk_field=_FK_FIELDS.get(kind.key),
+        )
+        for kind in kinds.registered()
+    )
 
 
 def source(key: str) -> Source | None:

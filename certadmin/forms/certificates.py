@@ -1,6 +1,6 @@
 """Forms of the Certificate and Key Management pages: parsing and field rules, no writes."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -28,7 +28,7 @@ class NamesForm(forms.Form):
     )
 
     def clean_unique_name(self) -> str:
-        value = self.cleaned_data["unique_name"]
+        value: str = self.cleaned_data["unique_name"]
         problems = naming.unique_name_problems(value)
         if problems:
             raise ValidationError(problems)
@@ -66,7 +66,7 @@ class CASignedForm(SelfSignedForm):
     )
 
     def clean_country(self) -> str:
-        value = self.cleaned_data["country"].strip().upper()
+        value: str = self.cleaned_data["country"].strip().upper()
         if value and (len(value) != 2 or not value.isalpha()):
             raise ValidationError("The Country Code must be two letters, like US or DE.")
         return value
@@ -80,13 +80,19 @@ class SignedCertificateUploadForm(forms.Form):
     )
 
 
-class CertificateChoiceField(forms.ModelChoiceField):
+if TYPE_CHECKING:
+    _ModelChoiceField = forms.ModelChoiceField[Certificate]
+else:  # not subscriptable at run time
+    _ModelChoiceField = forms.ModelChoiceField
+
+
+class CertificateChoiceField(_ModelChoiceField):
     """A certificate by uuid, shown with what an admin needs to pick it."""
 
     def __init__(self, queryset: QuerySet[Certificate], **kwargs: Any) -> None:
         super().__init__(queryset, to_field_name="uuid", **kwargs)
 
-    def label_from_instance(self, obj: Certificate) -> str:  # type: ignore[override]
+    def label_from_instance(self, obj: Certificate) -> str:
         expires = f", expires {obj.not_after:%Y-%m-%d}" if obj.not_after else ""
         return f"{obj.label} ({obj.unique_name}, {obj.key_label}{expires})"
 

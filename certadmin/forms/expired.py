@@ -1,6 +1,6 @@
 """The Expired Certificates page's selection for deletion: parsing only, no writes."""
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -17,4 +17,5 @@ class ExpiredSelectionForm(forms.Form):
 
     def __init__(self, *args: Any, org: Organization, **kw: Any) -> None:
         super().__init__(*args, **kw)
-        self.fields["certificates"].queryset = Certificate.objects.for_org(org)
+        field = cast("forms.ModelMultipleChoiceField[Certificate]", self.fields["certificates"])
+        field.queryset = Certificate.objects.for_org(org)

@@ -2,7 +2,7 @@
 the SSO page's replacement of the retired proxy certificate): the services check every choice
 again."""
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.db.models import QuerySet
@@ -27,7 +27,7 @@ class ReplacementForm(forms.Form):
 
     def __init__(self, *args: Any, choices: QuerySet[Certificate], **kw: Any) -> None:
         super().__init__(*args, **kw)
-        self.fields["certificate"].queryset = choices
+        cast(CertificateChoiceField, self.fields["certificate"]).queryset = choices
 
 
 class CertificateReplaceForm(ReplacementForm):

@@ -4,7 +4,7 @@ Parsing and field rules only; the services check every choice again (another org
 certificate, one awaiting its chain, the retired proxy certificate can never get through).
 """
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -73,15 +73,17 @@ class SsoConfigForm(forms.Form):
 
     def __init__(
         self, *args: Any, org: Organization, config: SamlSsoConfig | None = None, **kw: Any
-    ):
+    ) -> None:
         super().__init__(*args, **kw)
         self.config = config
         offered = sso_services.selectable_certificates(org)
-        signer = self.fields["request_signing_certificate"]
-        decrypter = self.fields["assertion_decryption_certificate"]
-        signer.queryset = _with_current(offered, config and config.request_signing_certificate)
+        signer = cast(CertificateChoiceField, self.fields["request_signing_certificate"])
+        decrypter = cast(CertificateChoiceField, self.fields["assertion_decryption_certificate"])
+        signer.queryset = _with_current(
+            offered, config.request_signing_certificate if config else None
+        )
         decrypter.queryset = _with_current(
-            offered, config and config.assertion_decryption_certificate
+            offered, config.assertion_decryption_certificate if config else None
         )
         if config is None:
             self.fields["idp_certificate"].required = True
@@ -127,7 +129,8 @@ class IdentityProviderForm(forms.Form):
 
     def __init__(self, *args: Any, org: Organization, **kw: Any) -> None:
         super().__init__(*args, **kw)
-        self.fields["certificate"].queryset = sso_services.selectable_certificates(org)
+        field = cast(CertificateChoiceField, self.fields["certificate"])
+        field.queryset = sso_services.selectable_certificates(org)
 
 
 class ProxyReplaceForm(ReplacementForm):
@@ -141,4 +144,5 @@ class ProxyReplaceForm(ReplacementForm):
 
     def __init__(self, *args: Any, configs: QuerySet[SamlSsoConfig], **kw: Any) -> None:
         super().__init__(*args, **kw)
-        self.fields["configurations"].queryset = configs
+        field = cast("forms.ModelMultipleChoiceField[SamlSsoConfig]", self.fields["configurations"])
+        field.queryset = configs

@@ -11,14 +11,14 @@ from django.core.files.uploadedfile import UploadedFile
 from certadmin import crypto
 
 
-def read_upload(upload: UploadedFile, what: str = "file") -> bytes:
+def read_upload(upload: "UploadedFile[bytes]", what: str = "file") -> bytes:
     """The bytes of an upload, refused before reading when over the cap (SPEC 3: 1 MiB)."""
     cap = settings.CERTADMIN_UPLOAD_MAX_BYTES
     if upload.size is not None and upload.size > cap:
         raise ValidationError(
             f"The {what} is {upload.size:,} bytes; the limit is {cap:,} bytes ({cap // 1024} KiB)."
         )
-    data = upload.read(cap + 1)
+    data: bytes = upload.read(cap + 1)
     if len(data) > cap:
         raise ValidationError(f"The {what} is larger than the {cap // 1024} KiB limit.")
     if not data:

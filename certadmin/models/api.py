@@ -9,29 +9,14 @@ tens of milliseconds.
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Self
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
 from django.utils import timezone
 
-if TYPE_CHECKING:
-    from orgs.models import Organization
+from certadmin.querysets import ApiTokenQuerySet
 
 TOKEN_PREFIX = "cka"
-
-
-class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
-    def for_org(self, org: "Organization") -> Self:
-        return self.filter(organization=org)
-
-    def active(self, *, now: datetime | None = None) -> Self:
-        """Not revoked and not expired at `now`."""
-        now = now or timezone.now()
-        return self.filter(revoked_at__isnull=True).filter(
-            Q(expires_at__isnull=True) | Q(expires_at__gt=now)
-        )
 
 
 class ApiToken(models.Model):

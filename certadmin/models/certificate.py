@@ -1,35 +1,172 @@
-"""Certificates of an org (SPEC 2)."""
+"""Certificates of an org (SPEC 2), and what every kind of certificate shares.
+
+CertificateBase is to Certificate and MutualAuthCertificate what django-ca's X509CertMixin is
+to its CertificateAuthority and Certificate: the fields and derived values of any X.509
+certificate an org holds (names, dates, chain facts, the badge of the list pages, the names
+check). It is abstract, so each kind keeps its own table.
+"""
 
 import uuid
-from datetime import datetime
+from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from cryptography import x509
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
-from certadmin import crypto
+from certadmin import crypto, naming
 from certadmin.querysets import CertificateQuerySet
 from keys.fields import SealedBinaryField
+
+if TYPE_CHECKING:
+    from orgs.models import Organization
 
 # Certificates expiring within this many days get an "expires in N days" badge.
 EXPIRY_BADGE_DAYS = 60
 
 
-class Certificate(models.Model):
+class CertificateBase(models.Model):
+    """An X.509 certificate (with its chain) of an org; one subclass per kind of certificate.
+
+    Subclasses declare `organization` (each with its own related name) and the chain facts
+    below, whose options differ: a Certificate has no chain while it awaits its signature.
+    """
+
+    # How a "name taken" error names this kind ({name}: the Unique Name).
+    NAME_TAKEN: ClassVar[str] = "A certificate with the Unique Name {name} already exists."
+    # Whether a certificate that is not valid yet gets a badge saying so.
+    BADGE_NOT_YET_VALID: ClassVar[bool] = False
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    label = models.CharField(max_length=naming.MAX_LABEL)
+    unique_name = models.CharField("Unique Name", max_length=naming.MAX_UNIQUE_NAME)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    # Fields of every subclass (declared there: their null/blank/verbose options differ).
+    organization_id: int
+    chain_pem: str  # leaf first, then each issuer
+    subject: str
+    issuer: str
+    serial: str
+    fingerprint_sha256: str  # 64 lowercase hex characters
+    not_before: datetime | None
+    not_after: datetime | None
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def kind_label(self) -> str:
+        """The type lists and expiration notices name this certificate by."""
+        raise NotImplementedError
+
+    @property
+    def download_name(self) -> str:
+        return f"{self.unique_name}.crt"
+
+    def days_until_expiry(self, now: datetime | None = None) -> int | None:
+        if self.not_after is None:
+            return None
+        return (self.not_after - (now or timezone.now())).days
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        return self.not_after is not None and self.not_after <= (now or timezone.now())
+
+    def badge(self, now: datetime | None = None) -> tuple[str, str] | None:
+        """(css class, text) of the list and detail badge, or None when nothing is due."""
+        if self.not_after is None:
+            return ("awaiting", "awaiting signed certificate")
+        now = now or timezone.now()
+        if self.not_after <= now:
+            return ("expired", "expired")
+        if self.BADGE_NOT_YET_VALID and self.not_before is not None and self.not_before > now:
+            return ("soon", "not yet valid")
+        days = (self.not_after - now).days
+        if days > EXPIRY_BADGE_DAYS:
+            return None
+        if days == 0:
+            return ("soon", "expires today")
+        return ("soon", f"expires in {days} day{'s' if days != 1 else ''}")
+
+    def expiry_cells(self, now: datetime, tz: tzinfo) -> tuple[str, str, str]:
+        """The Expiration Date cell of a table row: the day as `{{ not_after|date:"Y-m-d" }}`
+        shows it in the time zone `tz` ("" while awaiting the chain), and the badge's css
+        class and text ("" when no badge is due)."""
+        badge_class, badge_text = self.badge(now) or ("", "")
+        if self.not_after is None:
+            return "", badge_class, badge_text
+        day = timezone.localtime(self.not_after, tz).date().isoformat()
+        return day, badge_class, badge_text
+
+    def apply_chain(self, chain: list[x509.Certificate]) -> None:
+        """Take the chain (leaf first, then each issuer) and its leaf's facts into the fields."""
+        facts = crypto.describe(chain[0])
+        self.chain_pem = crypto.chain_pem(chain)
+        self.subject = facts.subject[:1000]
+        self.issuer = facts.issuer[:1000]
+        self.serial = facts.serial[:80]
+        self.fingerprint_sha256 = crypto.fingerprint_hex(chain[0])
+        self.not_before = facts.not_before
+        self.not_after = facts.not_after
+
+    @classmethod
+    def check_names(
+        cls,
+        *,
+        org: "Organization",
+        label: str,
+        unique_name: str,
+        exclude_pk: int | None = None,
+    ) -> None:
+        """Raise ValidationError naming every broken Label / Unique Name rule (SPEC 2), and a
+        Unique Name the org already gives a certificate of this kind."""
+        errors: dict[str, list[str]] = {}
+        if not label.strip():
+            errors["label"] = ["The Label is required."]
+        elif len(label) > naming.MAX_LABEL:
+            errors["label"] = [
+                f"The Label can have at most {naming.MAX_LABEL} characters (it has {len(label)})."
+            ]
+        problems = naming.unique_name_problems(unique_name)
+        if not problems:
+            # Lower() matches the functional unique index, so this is an index lookup.
+            # Any: each subclass declares the `organization` this filters on.
+            of_kind: models.QuerySet[Any] = cls._default_manager.all()
+            taken = (
+                of_kind.filter(organization=org)
+                .alias(unique_name_lower=Lower("unique_name"))
+                .filter(unique_name_lower=unique_name.lower())
+            )
+            if exclude_pk is not None:
+                taken = taken.exclude(pk=exclude_pk)
+            if taken.exists():
+                problems = [cls.NAME_TAKEN.format(name=unique_name)]
+        if problems:
+            errors["unique_name"] = problems
+        if errors:
+            raise ValidationError(errors)
+
+
+class Certificate(CertificateBase):
     class Kind(models.TextChoices):
         SELF_SIGNED = "self_signed", "Self-Signed"
         CA_SIGNED = "ca_signed", "CA-Signed"
 
     KEY_TYPE_CHOICES = [(code, crypto.key_type_label(code)) for code in crypto.KEY_TYPES]
 
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organization = models.ForeignKey(
         "orgs.Organization", on_delete=models.CASCADE, related_name="certificates"
     )
-    label = models.CharField(max_length=64)
-    unique_name = models.CharField("Unique Name", max_length=80)
     kind = models.CharField("Type", max_length=16, choices=Kind.choices)
     key_type = models.CharField("Key", max_length=16, choices=KEY_TYPE_CHOICES)
     exportable = models.BooleanField("Exportable Private Key", default=True)
@@ -60,10 +197,6 @@ class Certificate(models.Model):
         db_index=False,  # the partial index below
     )
     replaced_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
     modified_at = models.DateTimeField(default=timezone.now)
     modified_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -103,13 +236,8 @@ class Certificate(models.Model):
             ),
         ]
 
-    def __str__(self) -> str:
-        return self.label
-
     def get_absolute_url(self) -> str:
-        return reverse(
-            "certadmin:certificate-detail", args=[self.organization.public_id, self.uuid]
-        )
+        return certificate_url(self.organization.public_id, self.uuid)
 
     @property
     def is_awaiting_signature(self) -> bool:
@@ -123,32 +251,19 @@ class Certificate(models.Model):
     def key_label(self) -> str:
         return crypto.key_type_label(self.key_type)
 
-    def days_until_expiry(self, now: datetime | None = None) -> int | None:
-        if self.not_after is None:
-            return None
-        return (self.not_after - (now or timezone.now())).days
-
-    def is_expired(self, now: datetime | None = None) -> bool:
-        return self.not_after is not None and self.not_after <= (now or timezone.now())
-
-    def badge(self, now: datetime | None = None) -> tuple[str, str] | None:
-        """(css class, text) of the list and detail badge, or None when nothing is due."""
-        if self.not_after is None:
-            return ("awaiting", "awaiting signed certificate")
-        now = now or timezone.now()
-        if self.not_after <= now:
-            return ("expired", "expired")
-        days = (self.not_after - now).days
-        if days > EXPIRY_BADGE_DAYS:
-            return None
-        if days == 0:
-            return ("soon", "expires today")
-        return ("soon", f"expires in {days} day{'s' if days != 1 else ''}")
-
     @property
-    def download_name(self) -> str:
-        return f"{self.unique_name}.crt"
+    def kind_label(self) -> str:
+        return KIND_LABELS.get(self.kind, self.kind)
 
     @property
     def csr_download_name(self) -> str:
         return f"{self.unique_name}.csr"
+
+
+# get_kind_display() rebuilds its choices dict on every call.
+KIND_LABELS: dict[str, str] = dict(Certificate.Kind.choices)
+
+
+def certificate_url(org: str, ref: uuid.UUID) -> str:
+    """The page of a Certificate, from its org's public id and its uuid."""
+    return reverse("certadmin:certificate-detail", args=[org, ref])

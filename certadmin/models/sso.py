@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from certadmin import crypto
+from certadmin.querysets import SamlSsoConfigQuerySet
 from keys.fields import SealedBinaryField
 
 # The release that retired the built-in default proxy certificate. Configurations created
@@ -56,15 +57,6 @@ class ProxyCertificate(models.Model):
     @property
     def unique_name(self) -> str:
         return "Default_Proxy_Certificate"
-
-
-class SamlSsoConfigQuerySet(models.QuerySet["SamlSsoConfig"]):
-    def for_org(self, org: object) -> "SamlSsoConfigQuerySet":
-        return self.filter(organization=org)
-
-    def using_retired_proxy(self) -> "SamlSsoConfigQuerySet":
-        """Configurations that still sign requests with the retired default proxy certificate."""
-        return self.filter(proxy_certificate__isnull=False)
 
 
 class SamlSsoConfig(models.Model):

@@ -4,15 +4,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from cryptography import x509
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models.functions import Lower
 from django.utils import timezone
 
-from certadmin import crypto, naming, usage
+from certadmin import crypto, usage
 from certadmin.models import Certificate
 from keys import envelope
 from orgs.models import Organization
@@ -21,35 +19,6 @@ from orgs.services import record_audit
 log = logging.getLogger(__name__)
 SECTION = "Certificate and Key Management"
 PRIVATE_KEY_PURPOSE = "certadmin.Certificate.private_key"
-
-
-def check_names(
-    *, org: Organization, label: str, unique_name: str, exclude_pk: int | None = None
-) -> None:
-    """Raise ValidationError naming every broken Label / Unique Name rule (SPEC 2)."""
-    errors: dict[str, list[str]] = {}
-    if not label.strip():
-        errors["label"] = ["The Label is required."]
-    elif len(label) > naming.MAX_LABEL:
-        errors["label"] = [
-            f"The Label can have at most {naming.MAX_LABEL} characters (it has {len(label)})."
-        ]
-    problems = naming.unique_name_problems(unique_name)
-    if not problems:
-        # Lower() matches the functional unique index, so this is an index lookup.
-        taken = (
-            Certificate.objects.for_org(org)
-            .alias(unique_name_lower=Lower("unique_name"))
-            .filter(unique_name_lower=unique_name.lower())
-        )
-        if exclude_pk is not None:
-            taken = taken.exclude(pk=exclude_pk)
-        if taken.exists():
-            problems = [f"A certificate with the Unique Name {unique_name} already exists."]
-    if problems:
-        errors["unique_name"] = problems
-    if errors:
-        raise ValidationError(errors)
 
 
 def _seal_key(key: crypto.PrivateKey) -> bytes:
@@ -67,21 +36,6 @@ def private_key_der(certificate: Certificate) -> bytes:
     if not certificate.exportable:
         raise ValidationError(f"The private key of {certificate.unique_name} is not exportable.")
     return envelope.open_sealed(bytes(certificate.private_key), purpose=PRIVATE_KEY_PURPOSE)
-
-
-def _apply_chain(certificate: Certificate, chain: list[x509.Certificate]) -> None:
-    facts = crypto.describe(chain[0])
-    certificate.chain_pem = crypto.chain_pem(chain)
-    certificate.subject = facts.subject
-    certificate.issuer = facts.issuer
-    certificate.serial = facts.serial
-    certificate.fingerprint_sha256 = crypto.fingerprint_hex(chain[0])
-    certificate.not_before = facts.not_before
-    certificate.not_after = facts.not_after
-
-
-def facts_window(cert: x509.Certificate) -> tuple[datetime, datetime]:
-    return cert.not_valid_before_utc, cert.not_valid_after_utc
 
 
 def _save_new(certificate: Certificate) -> None:
@@ -110,7 +64,7 @@ def create_self_signed(
     now: datetime | None = None,
 ) -> Certificate:
     """Generate a key pair and a self-signed certificate (SPEC 2.1)."""
-    check_names(org=org, label=label, unique_name=unique_name)
+    Certificate.check_names(org=org, label=label, unique_name=unique_name)
     if key_type not in crypto.KEY_TYPES:
         raise ValidationError(
             {"key_type": ["Choose RSA 2048, 3072 or 4096, or ECDSA P-256/P-384."]}
@@ -133,7 +87,7 @@ def create_self_signed(
         created_at=now,
         modified_at=now,
     )
-    _apply_chain(certificate, [cert])
+    certificate.apply_chain([cert])
     _save_new(certificate)
     record_audit(
         org=org,
@@ -168,7 +122,7 @@ def create_ca_signed(
     acting_user: User | None,
 ) -> Certificate:
     """Generate a key pair and a PKCS#10 request; the certificate awaits its signed chain."""
-    check_names(org=org, label=label, unique_name=unique_name)
+    Certificate.check_names(org=org, label=label, unique_name=unique_name)
     if key_type not in crypto.KEY_TYPES:
         raise ValidationError(
             {"key_type": ["Choose RSA 2048, 3072 or 4096, or ECDSA P-256/P-384."]}
@@ -251,9 +205,9 @@ def upload_signed_certificate(
         raise ValidationError(str(exc)) from exc
     updating = not certificate.is_awaiting_signature
     now = now or timezone.now()
-    not_before, not_after = facts_window(chain[0])
+    not_before, not_after = chain[0].not_valid_before_utc, chain[0].not_valid_after_utc
     with transaction.atomic():
-        _apply_chain(certificate, chain)
+        certificate.apply_chain(chain)
         certificate.modified_at, certificate.modified_by = now, acting_user
         certificate.save()
         record_audit(
@@ -282,7 +236,7 @@ def rename_certificate(
     *, certificate: Certificate, label: str, unique_name: str, acting_user: User | None
 ) -> None:
     """Change Label and Unique Name; type, key and exportability never change."""
-    check_names(
+    Certificate.check_names(
         org=certificate.organization,
         label=label,
         unique_name=unique_name,

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from certadmin import crypto, naming, trust
+from certadmin import crypto, trust
 from certadmin.models import MutualAuthCertificate
 from orgs.models import Organization
 from orgs.services import record_audit
@@ -55,30 +55,6 @@ def trusted_roots() -> list[x509.Certificate]:
     return anchors
 
 
-def check_names(
-    *, org: Organization, label: str, unique_name: str, exclude_pk: int | None = None
-) -> None:
-    """Raise ValidationError naming every broken Label / Unique Name rule (SPEC 2)."""
-    errors: dict[str, list[str]] = {}
-    if not label.strip():
-        errors["label"] = ["The Label is required."]
-    elif len(label) > naming.MAX_LABEL:
-        errors["label"] = [
-            f"The Label can have at most {naming.MAX_LABEL} characters (it has {len(label)})."
-        ]
-    problems = naming.unique_name_problems(unique_name)
-    if not problems:
-        taken = MutualAuthCertificate.objects.for_org(org).filter(unique_name__iexact=unique_name)
-        if exclude_pk is not None:
-            taken = taken.exclude(pk=exclude_pk)
-        if taken.exists():
-            problems = [f"A mutual authentication certificate named {unique_name} already exists."]
-    if problems:
-        errors["unique_name"] = problems
-    if errors:
-        raise ValidationError(errors)
-
-
 def _refuse_if_registered(org: Organization, fingerprint: str) -> None:
     existing = (
         MutualAuthCertificate.objects.with_fingerprint(fingerprint)
@@ -114,7 +90,7 @@ def upload_mutual_auth_certificate(
     and checked before the transaction opens (it only writes).
     """
     now = now or timezone.now()
-    check_names(org=org, label=label, unique_name=unique_name)
+    MutualAuthCertificate.check_names(org=org, label=label, unique_name=unique_name)
     try:
         certs = crypto.parse_certificates(data, max_bytes=settings.CERTADMIN_UPLOAD_MAX_BYTES)
         checked = trust.check_client_certificate(
@@ -128,22 +104,15 @@ def upload_mutual_auth_certificate(
 
     fingerprint = crypto.fingerprint_hex(checked.leaf)
     _refuse_if_registered(org, fingerprint)
-    facts = crypto.describe(checked.leaf)
     certificate = MutualAuthCertificate(
         organization=org,
         label=label,
         unique_name=unique_name,
-        chain_pem=crypto.chain_pem(checked.chain),
-        subject=facts.subject[:1000],
-        issuer=facts.issuer[:1000],
-        serial=facts.serial[:80],
-        fingerprint_sha256=fingerprint,
-        not_before=facts.not_before,
-        not_after=facts.not_after,
         server_auth=checked.server_auth,
         created_by=acting_user,
         created_at=now,
     )
+    certificate.apply_chain(checked.chain)
     try:
         with transaction.atomic():
             certificate.save()
@@ -153,11 +122,11 @@ def upload_mutual_auth_certificate(
                 section=SECTION,
                 action="uploadedMutualAuthCert",
                 message=f"Uploaded mutual authentication certificate {unique_name} "
-                f"({facts.subject}, expires {facts.not_after:%Y-%m-%d})",
+                f"({certificate.subject}, expires {certificate.not_after:%Y-%m-%d})",
             )
     except IntegrityError as exc:  # a concurrent upload of the same certificate or name
         _refuse_if_registered(org, fingerprint)
-        check_names(org=org, label=label, unique_name=unique_name)
+        MutualAuthCertificate.check_names(org=org, label=label, unique_name=unique_name)
         raise ValidationError({"certificate": [MSG_OTHER_ORG]}) from exc
 
     warnings = list(checked.warnings)

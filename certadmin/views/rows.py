@@ -7,75 +7,70 @@ dates as strings, so the templates only print them and a row costs no query.
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from typing import Any, Self
 
 from django.utils import timezone
 
 from certadmin.models import Certificate, MutualAuthCertificate
+from certadmin.models.certificate import CertificateBase
 from certadmin.usage import Use
 from orgs.links import object_link
 
-# get_kind_display() rebuilds its choices dict on every call.
-KIND_LABELS: dict[str, str] = dict(Certificate.Kind.choices)
-
 
 @dataclass(slots=True)
-class CertificateRow:
+class Row:
+    """The cells of every certificate table, whatever the kind of certificate."""
+
     url: str
-    edit_url: str
-    delete_url: str
     label: str
     unique_name: str
-    kind: str
-    key: str
-    exportable: str
     expires: str  # "" while awaiting the signed certificate
     badge_class: str
     badge: str  # "" when no badge is due
+
+    @classmethod
+    def of(
+        cls, certificate: CertificateBase, url: str, now: datetime, tz: tzinfo, **cells: Any
+    ) -> Self:
+        """The row of `certificate` linking to `url`; `cells` are the table's own columns."""
+        expires, badge_class, badge = certificate.expiry_cells(now, tz)
+        return cls(
+            url=url,
+            label=certificate.label,
+            unique_name=certificate.unique_name,
+            expires=expires,
+            badge_class=badge_class,
+            badge=badge,
+            **cells,
+        )
+
+
+@dataclass(slots=True)
+class CertificateRow(Row):
+    edit_url: str
+    delete_url: str
+    kind: str
+    key: str
+    exportable: str
     status: str
     uses: list[Use]
 
 
 @dataclass(slots=True)
-class ExpiredRow:
+class ExpiredRow(Row):
     uuid: str
-    url: str
     replace_url: str
     renew_url: str
-    label: str
-    unique_name: str
     key: str
-    expires: str
-    badge_class: str
-    badge: str
     expired: bool
     uses: list[Use]
 
 
 @dataclass(slots=True)
-class MutualAuthRow:
-    url: str
+class MutualAuthRow(Row):
     delete_url: str
-    label: str
-    unique_name: str
     subject: str
     issuer: str
-    expires: str
-    badge_class: str
-    badge: str
-
-
-def day(moment: datetime | None, tz: tzinfo) -> str:
-    """`moment` as `{{ moment|date:"Y-m-d" }}` shows it in the current time zone `tz`;
-    "" for None."""
-    return "" if moment is None else timezone.localtime(moment, tz).date().isoformat()
-
-
-def expiry(
-    moment: datetime | None, badge: tuple[str, str] | None, tz: tzinfo
-) -> tuple[str, str, str]:
-    """The Expiration Date cell: the day, the badge's css class and text ("" when none)."""
-    badge_class, badge_text = badge or ("", "")
-    return day(moment, tz), badge_class, badge_text
 
 
 def certificate_rows(
@@ -86,28 +81,22 @@ def certificate_rows(
         object_link(f"certadmin:certificate-{name}", org) for name in ("detail", "edit", "delete")
     )
     tz = timezone.get_current_timezone()
-    rows = []
-    for c in certificates:
-        ref = str(c.uuid)
-        expires, badge_class, badge = expiry(c.not_after, c.badge(now), tz)
-        rows.append(
-            CertificateRow(
-                url=detail(ref),
-                edit_url=edit(ref),
-                delete_url=delete(ref),
-                label=c.label,
-                unique_name=c.unique_name,
-                kind=KIND_LABELS.get(c.kind, c.kind),
-                key=c.key_label,
-                exportable="Yes" if c.exportable else "No",
-                expires=expires,
-                badge_class=badge_class,
-                badge=badge,
-                status=c.status,
-                uses=uses.get(c.pk, []),
-            )
+    return [
+        CertificateRow.of(
+            c,
+            detail(ref := str(c.uuid)),
+            now,
+            tz,
+            edit_url=edit(ref),
+            delete_url=delete(ref),
+            kind=c.kind_label,
+            key=c.key_label,
+            exportable="Yes" if c.exportable else "No",
+            status=c.status,
+            uses=uses.get(c.pk, []),
         )
-    return rows
+        for c in certificates
+    ]
 
 
 def expired_rows(
@@ -119,27 +108,21 @@ def expired_rows(
         object_link(f"certadmin:certificate-{name}", org) for name in ("detail", "replace", "renew")
     )
     tz = timezone.get_current_timezone()
-    rows = []
-    for c in certificates:
-        ref = str(c.uuid)
-        expires, badge_class, badge = expiry(c.not_after, c.badge(now), tz)
-        rows.append(
-            ExpiredRow(
-                uuid=ref,
-                url=detail(ref),
-                replace_url=replace(ref),
-                renew_url=renew(ref),
-                label=c.label,
-                unique_name=c.unique_name,
-                key=c.key_label,
-                expires=expires,
-                badge_class=badge_class,
-                badge=badge,
-                expired=c.is_expired(now),
-                uses=uses.get(c.pk, []),
-            )
+    return [
+        ExpiredRow.of(
+            c,
+            detail(ref := str(c.uuid)),
+            now,
+            tz,
+            uuid=ref,
+            replace_url=replace(ref),
+            renew_url=renew(ref),
+            key=c.key_label,
+            expired=c.is_expired(now),
+            uses=uses.get(c.pk, []),
         )
-    return rows
+        for c in certificates
+    ]
 
 
 def mutual_auth_rows(
@@ -150,21 +133,15 @@ def mutual_auth_rows(
         object_link(f"certadmin:mutual-auth-{name}", org) for name in ("detail", "delete")
     )
     tz = timezone.get_current_timezone()
-    rows = []
-    for c in certificates:
-        ref = str(c.uuid)
-        expires, badge_class, badge = expiry(c.not_after, c.badge(now), tz)
-        rows.append(
-            MutualAuthRow(
-                url=detail(ref),
-                delete_url=delete(ref),
-                label=c.label,
-                unique_name=c.unique_name,
-                subject=c.subject,
-                issuer=c.issuer,
-                expires=expires,
-                badge_class=badge_class,
-                badge=badge,
-            )
+    return [
+        MutualAuthRow.of(
+            c,
+            detail(ref := str(c.uuid)),
+            now,
+            tz,
+            delete_url=delete(ref),
+            subject=c.subject,
+            issuer=c.issuer,
         )
-    return rows
+        for c in certificates
+    ]

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from certadmin.forms.sso import IdentityProviderForm, ProxyReplaceForm, SsoConfigForm
 from certadmin.models import Certificate, SamlSsoConfig
-from certadmin.models.sso import SamlSsoConfigQuerySet
+from certadmin.querysets import SamlSsoConfigQuerySet
 from certadmin.services import replace
 from certadmin.services import sso as services
 from orgs.access import get_for_member, org_member_required, require_org_perm, visible_to_member
