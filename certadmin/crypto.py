@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -32,16 +33,9 @@ _EC_LABELS = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
 MAX_BYTES = 1024 * 1024
 MAX_CERTIFICATES = 20
 
+# Attributes rfc4514_string() would write as dotted OIDs, named as openssl names them (it
+# already names CN, OU, O, L, ST, C, STREET, DC and UID).
 _NAME_LABELS = {
-    NameOID.COMMON_NAME: "CN",
-    NameOID.ORGANIZATIONAL_UNIT_NAME: "OU",
-    NameOID.ORGANIZATION_NAME: "O",
-    NameOID.LOCALITY_NAME: "L",
-    NameOID.STATE_OR_PROVINCE_NAME: "ST",
-    NameOID.COUNTRY_NAME: "C",
-    NameOID.STREET_ADDRESS: "STREET",
-    NameOID.DOMAIN_COMPONENT: "DC",
-    NameOID.USER_ID: "UID",
     NameOID.EMAIL_ADDRESS: "emailAddress",
     NameOID.SERIAL_NUMBER: "serialNumber",
     NameOID.TITLE: "title",
@@ -49,8 +43,9 @@ _NAME_LABELS = {
     NameOID.SURNAME: "SN",
 }
 
+# The one PEM pattern: every reader of PEM text (uploads, the trust bundle, the client
+# certificate a TLS proxy passes on) walks these markers.
 _PEM_MARKER = re.compile(rb"-----(BEGIN|END) ([A-Z0-9 ]+)-----")
-_PEM_PRIVATE_KEY = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
 _CERT_LABELS = {b"CERTIFICATE", b"X509 CERTIFICATE"}
 _CSR_LABELS = {b"CERTIFICATE REQUEST", b"NEW CERTIFICATE REQUEST"}
 
@@ -80,7 +75,7 @@ def key_type_label(key_type: str) -> str:
     if key_type in _RSA_SIZES:
         return f"RSA {_RSA_SIZES[key_type]}"
     if key_type in _EC_CURVES:
-        return f"ECDSA {_EC_LABELS[_EC_CURVES[key_type].name]}"
+        return f"ECDSA {_EC_LABELS[_EC_CURVES[key_type]().name]}"
     raise ValueError(f"Unknown key type: {key_type!r}")
 
 
@@ -155,7 +150,8 @@ def key_description(public_key: PublicKeyTypes) -> str:
     return f"{name} {key_size}" if key_size else name
 
 
-def _spki(public_key: PublicKeyTypes) -> bytes:
+def spki(public_key: PublicKeyTypes) -> bytes:
+    """The SubjectPublicKeyInfo DER of a public key: equal for equal keys, whatever holds them."""
     return public_key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -163,7 +159,7 @@ def _spki(public_key: PublicKeyTypes) -> bytes:
 
 def private_key_matches_certificate(key: PrivateKey, cert: x509.Certificate) -> bool:
     """True if the certificate carries the public half of ``key``."""
-    return _spki(key.public_key()) == _spki(cert.public_key())
+    return spki(key.public_key()) == spki(cert.public_key())
 
 
 # --- building ---------------------------------------------------------------------------------
@@ -318,7 +314,10 @@ def parse_certificates(
         raise CertificateParseError(MSG_EMPTY)
     if not _PEM_MARKER.search(data):
         return _usable([_classify_der(data)])
-    if _PEM_PRIVATE_KEY.search(data):
+    if any(
+        match.group(1) == b"BEGIN" and match.group(2).endswith(b"PRIVATE KEY")
+        for match in _PEM_MARKER.finditer(data)
+    ):
         raise CertificateParseError(MSG_PRIVATE_KEY)
     blocks = _pem_blocks(data)
     labels = {label for label, _ in blocks}
@@ -337,6 +336,26 @@ def parse_certificates(
     if not certs:
         raise CertificateParseError(MSG_CSR if labels & _CSR_LABELS else MSG_NO_CERT)
     return _usable(certs)
+
+
+def certificate_ders(data: bytes) -> list[bytes]:
+    """The DER of every well-formed certificate block of PEM text, skipping damaged blocks and
+    everything else: for a trust bundle and for the client certificate a TLS proxy passes on.
+    Uploads go through ``parse_certificates``, which refuses a damaged block instead."""
+    ders: list[bytes] = []
+    start: int | None = None
+    for match in _PEM_MARKER.finditer(data):
+        kind, label = match.group(1), match.group(2)
+        if label not in _CERT_LABELS:
+            start = None
+        elif kind == b"BEGIN":
+            start = match.end()
+        elif start is not None:
+            with contextlib.suppress(binascii.Error):
+                body = b"".join(data[start : match.start()].split())
+                ders.append(base64.b64decode(body, validate=True))
+            start = None
+    return ders
 
 
 MSG_UNSUPPORTED = (
@@ -365,11 +384,12 @@ def find_leaf_for_key(
     certs: list[x509.Certificate], public_key: PublicKeyTypes
 ) -> x509.Certificate | None:
     """The first certificate whose public key equals ``public_key`` (compared as SPKI DER)."""
-    wanted = _spki(public_key)
-    return next((cert for cert in certs if _spki(cert.public_key()) == wanted), None)
+    wanted = spki(public_key)
+    return next((cert for cert in certs if spki(cert.public_key()) == wanted), None)
 
 
-def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """Does ``issuer``'s key verify ``cert``'s signature (and do the names chain)?"""
     try:
         cert.verify_directly_issued_by(issuer)
     except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
@@ -395,7 +415,7 @@ def order_chain(leaf: x509.Certificate, certs: list[x509.Certificate]) -> list[x
         candidates = [cert for cert in pool if cert.subject == current.issuer]
         if not candidates:
             break
-        issuer = next((cert for cert in candidates if _issued_by(current, cert)), None)
+        issuer = next((cert for cert in candidates if issued_by(current, cert)), None)
         if issuer is None:
             raise ChainError(
                 f"The certificate '{name_to_string(current.subject)}' is not validly signed by "
@@ -425,21 +445,11 @@ def fingerprint_hex(cert: x509.Certificate) -> str:
     return cert.fingerprint(hashes.SHA256()).hex()
 
 
-def _escape(value: str) -> str:
-    return re.sub(r'([\\,+"])', r"\\\1", value)
-
-
 def name_to_string(name: x509.Name) -> str:
-    """Readable "CN=..., OU=..., O=..." (RFC 4514 order, CN first) with UTF-8 left as is."""
-    parts = []
-    for rdn in reversed(name.rdns):
-        attrs = []
-        for attr in rdn:
-            label = _NAME_LABELS.get(attr.oid, attr.oid.dotted_string)
-            value = attr.value if isinstance(attr.value, str) else attr.value.hex()
-            attrs.append(f"{label}={_escape(value)}")
-        parts.append("+".join(attrs))
-    return ", ".join(parts)
+    """Readable "CN=..., OU=..., O=..." (RFC 4514: CN first, special characters escaped) with
+    UTF-8 left as is: cryptography's rfc4514_string() of each RDN, joined by ", " as openssl
+    and browsers show names."""
+    return ", ".join(rdn.rfc4514_string(_NAME_LABELS) for rdn in reversed(name.rdns))
 
 
 def certificate_pem(cert: x509.Certificate) -> str:

@@ -11,11 +11,8 @@ Two ways a certificate reaches the app (docs/mtls.md):
   certificate is read from environ["gunicorn.socket"].
 """
 
-import base64
-import binascii
 import hashlib
 import hmac
-import re
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,14 +25,12 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from certadmin import crypto
 from certadmin.models import MutualAuthCertificate
 from orgs import proxies
 from orgs.models import Organization
 
 MTLS_MARKER = "mtls"
-_PEM_CERTIFICATE = re.compile(
-    r"-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----"
-)
 _MAX_HEADER = 64 * 1024  # a client chain as nginx escapes it; larger is not a certificate
 
 
@@ -62,13 +57,9 @@ class ClientTls:
         source = self._source
         if isinstance(source, bytes) or not source:
             return source or None
-        match = _PEM_CERTIFICATE.search(unquote(source))
-        if match is None:
-            return None
-        try:
-            return base64.b64decode("".join(match.group(1).split()), validate=True)
-        except (binascii.Error, ValueError):
-            return None
+        # The proxy passes the client certificate first, then its chain.
+        ders = crypto.certificate_ders(unquote(source).encode("utf-8", "replace"))
+        return ders[0] if ders else None
 
     @cached_property
     def fingerprint(self) -> str | None:

@@ -7,6 +7,7 @@ clientAuth only, serverAuth only, both, no extended key usage; expired leaves co
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from cryptography import x509
@@ -14,6 +15,9 @@ from cryptography.hazmat.primitives import hashes
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from tests.pem import OpenSslCa, openssl
+
+if TYPE_CHECKING:
+    from orgs.models import Organization
 
 PROFILES = """
 [client]
@@ -165,3 +169,19 @@ def trust_client_ca(settings: SettingsWrapper, client_ca: ClientCa) -> ClientCa:
     """Make the client CA's root the trust bundle of mutual authentication uploads."""
     settings.CERTADMIN_MTLS_TRUST_BUNDLE = str(client_ca.bundle())
     return client_ca
+
+
+def register_expired(org: "Organization", client: ClientCertificate, label: str) -> None:
+    """Store `client` (an expired leaf) as its upload before it expired would have.
+
+    The test CA is made today, after the expired leaf's dates, so that chain was never valid
+    at one moment and no upload passes path validation for it; the row is what matters to
+    the tests that present an expired certificate.
+    """
+    from certadmin.models import MutualAuthCertificate
+
+    certificate = MutualAuthCertificate(
+        organization=org, label=label, unique_name=f"Client_{label}"
+    )
+    certificate.apply_chain(x509.load_pem_x509_certificates(client.chain_pem))
+    certificate.save()

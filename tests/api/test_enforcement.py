@@ -2,7 +2,6 @@
 (the real listener is tests/mtls/): each refusal is a JSON 401 that says why."""
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -17,7 +16,7 @@ from certadmin import mtls
 from certadmin.services.mutual_auth import upload_mutual_auth_certificate
 from orgs.models import Organization
 from tests.api.conftest import make_token
-from tests.client_certs import ClientCertificate
+from tests.client_certs import ClientCertificate, register_expired
 from tests.conftest import grant
 
 PROXY = "127.0.0.2"
@@ -36,19 +35,15 @@ def registered(
     acme: Organization, globex: Organization, client_certs: dict[str, ClientCertificate]
 ) -> dict[str, ClientCertificate]:
     """Acme's and Globex's client certificates, and one of Acme's that has expired since."""
-    for org, key, now in [
-        (acme, "acme", None),
-        (globex, "globex", None),
-        (acme, "expired", datetime(2020, 6, 1, tzinfo=UTC)),
-    ]:
+    for org, key in [(acme, "acme"), (globex, "globex")]:
         upload_mutual_auth_certificate(
             org=org,
             label=key,
             unique_name=f"Client_{key}",
             data=client_certs[key].chain_pem,
             acting_user=None,
-            now=now,
         )
+    register_expired(acme, client_certs["expired"], "expired")
     return client_certs
 
 

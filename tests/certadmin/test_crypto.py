@@ -562,3 +562,34 @@ def test_describe_reports_display_facts(
     leaf = crypto.describe(openssl_chain["leaf"])
     assert leaf.issuer == "CN=Test Issuing CA, O=Test"
     assert not leaf.is_self_issued
+
+
+def test_name_to_string_escapes_what_rfc4514_escapes() -> None:
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "#1; <Widgets> "),
+            x509.NameAttribute(NameOID.EMAIL_ADDRESS, "ops@acme.test"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "api"),
+        ]
+    )
+
+    assert crypto.name_to_string(name) == (
+        r"CN=api, emailAddress=ops@acme.test, O=\#1\; \<Widgets\>\ "
+    )
+
+
+def test_certificate_ders_reads_good_blocks_and_skips_the_rest(
+    openssl_chain: dict[str, x509.Certificate],
+) -> None:
+    leaf, root = openssl_chain["leaf"], openssl_chain["root"]
+    text = (
+        b"Bag Attributes: whatever\n"
+        + crypto.certificate_pem(leaf).encode()
+        + b"-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n"
+        + b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
+        + crypto.certificate_pem(root).encode().replace(b"\n", b"\r\n")
+    )
+
+    ders = crypto.certificate_ders(text)
+
+    assert [x509.load_der_x509_certificate(der) for der in ders] == [leaf, root]

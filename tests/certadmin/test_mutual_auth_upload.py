@@ -299,10 +299,13 @@ def test_expiry_querysets_include_mutual_auth_certificates(
     assert stored.get_absolute_url().endswith(f"/mutual-auth-certificates/{stored.uuid}/")
 
 
-def test_an_uploaded_expired_certificate_can_be_registered_in_the_past(
+def test_refuses_a_chain_whose_issuer_was_not_valid_yet(
     acme: Organization, client_certs: dict[str, ClientCertificate]
 ) -> None:
-    """`now=` lets tests register a certificate that has expired since."""
-    upload(acme, client_certs["expired"].chain_pem, now=datetime(2020, 6, 1, tzinfo=UTC))
+    """The expired leaf's dates (2020) precede its issuer's (made today): in June 2020 the
+    chain was not valid yet, whatever the leaf says."""
+    message = refusal(acme, client_certs["expired"].chain_pem, now=datetime(2020, 6, 1, tzinfo=UTC))
 
-    assert MutualAuthCertificate.objects.get().is_expired()
+    assert message.startswith(
+        "The issuer certificate 'O=Test CA Ltd, CN=Test Intermediate CA' is not valid before "
+    )

@@ -17,7 +17,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -39,6 +38,7 @@ from tests.client_certs import (  # noqa: F401 (fixtures)
     ClientCertificate,
     client_ca,
     client_certs,
+    register_expired,
 )
 from tests.conftest import grant, make_member, make_org
 
@@ -140,19 +140,15 @@ def _build_world(stack: Stack, ca: ClientCa, certs: dict[str, ClientCertificate]
     grant(acme, users["alice"], "enforce_mutual_authentication")
     grant(globex, users["carol"], "enforce_mutual_authentication")
     with override_settings(CERTADMIN_MTLS_TRUST_BUNDLE=str(ca.bundle())):
-        for org, key, now in [
-            (acme, "acme", None),
-            (globex, "globex", None),
-            (acme, "expired", datetime(2020, 6, 1, tzinfo=UTC)),
-        ]:
+        for org, key in [(acme, "acme"), (globex, "globex")]:
             upload_mutual_auth_certificate(
                 org=org,
                 label=key,
                 unique_name=f"Client_{key}",
                 data=certs[key].chain_pem,
                 acting_user=None,
-                now=now,
             )
+    register_expired(acme, certs["expired"], "expired")
     return World(
         stack=stack,
         acme=acme,
