@@ -127,6 +127,17 @@ def authn_request(
     return sign(root, key=key, chain=chain, method=method, position=1)
 
 
+def _entity_descriptor(entity_id: str, now: datetime) -> etree._Element:
+    """The root of a metadata document, valid for METADATA_VALIDITY from `now`."""
+    return etree.Element(
+        f"{{{MD}}}EntityDescriptor",
+        nsmap={"md": MD, "ds": DS},
+        ID=new_id(),
+        entityID=entity_id,
+        validUntil=_utc(now + METADATA_VALIDITY),
+    )
+
+
 def sp_metadata(
     *,
     entity_id: str,
@@ -138,13 +149,7 @@ def sp_metadata(
     now: datetime,
 ) -> bytes:
     """Signed service-provider metadata naming the request-signing certificate."""
-    root = etree.Element(
-        f"{{{MD}}}EntityDescriptor",
-        nsmap={"md": MD, "ds": DS},
-        ID=new_id(),
-        entityID=entity_id,
-        validUntil=_utc(now + METADATA_VALIDITY),
-    )
+    root = _entity_descriptor(entity_id, now)
     sp = etree.SubElement(
         root,
         f"{{{MD}}}SPSSODescriptor",
@@ -176,13 +181,7 @@ def idp_metadata(
     now: datetime,
 ) -> bytes:
     """Signed identity-provider metadata naming the IdP's signing certificate."""
-    root = etree.Element(
-        f"{{{MD}}}EntityDescriptor",
-        nsmap={"md": MD, "ds": DS},
-        ID=new_id(),
-        entityID=entity_id,
-        validUntil=_utc(now + METADATA_VALIDITY),
-    )
+    root = _entity_descriptor(entity_id, now)
     idp = etree.SubElement(
         root,
         f"{{{MD}}}IDPSSODescriptor",
