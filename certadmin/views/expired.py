@@ -56,7 +56,8 @@ def expired_delete(request: OrgRequest) -> HttpResponse:
     require_org_perm(request, PERM)
     form = ExpiredSelectionForm(request.POST, org=request.org)
     if not form.is_valid():
-        messages.error(request, " ".join(form.errors.get("certificates", ["Choose again."])))
+        errors = form.errors.get("certificates") or ["Choose again."]
+        messages.error(request, " ".join(str(error) for error in errors))
         return redirect("certadmin:certificate-expired", request.org.public_id)
     uuids = [c.uuid for c in form.cleaned_data["certificates"]]
     if "confirm" not in request.POST:
