@@ -13,7 +13,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from guardian.models import UserObjectPermission
 from guardian.shortcuts import assign_perm, get_perms, get_users_with_perms, remove_perm
@@ -23,6 +24,8 @@ from orgs.http import OrgRequest
 from orgs.models import Membership, Organization
 
 M = TypeVar("M", bound=models.Model)
+R = TypeVar("R", bound=HttpResponseBase)  # what the view answers: a page, a stream, a file
+QS = TypeVar("QS", bound=QuerySet[Any])  # a model's own QuerySet class, its named reads kept
 
 
 class MissingPermission(PermissionDenied):
@@ -34,7 +37,7 @@ class MissingPermission(PermissionDenied):
         super().__init__(f"You need the “{self.label}” permission to do this.")
 
 
-def org_member_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def org_member_required(view: Callable[..., R]) -> Callable[..., R]:
     """Resolve the <org> URL segment to the user's membership, or 404.
 
     The user's permissions in the org are read once here (request.perms). API Only users
@@ -42,9 +45,9 @@ def org_member_required(view: Callable[..., HttpResponse]) -> Callable[..., Http
     """
 
     @wraps(view)
-    def wrapper(request: HttpRequest, org: str, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, org: str, *args: Any, **kwargs: Any) -> R:
         # LoginRequiredMiddleware has already sent anonymous users to the login page.
-        membership = _membership(org, request.user.pk)
+        membership = _membership(org, cast(int, request.user.pk))
         if membership is None:
             raise Http404("No such organization.")
         org_request = cast(OrgRequest, request)
@@ -58,7 +61,7 @@ def org_member_required(view: Callable[..., HttpResponse]) -> Callable[..., Http
     return wrapper
 
 
-def _membership(org_public_id: str, user_id: object) -> Membership | None:
+def _membership(org_public_id: str, user_id: int) -> Membership | None:
     """The user's membership of the org, its organization and profile loaded (one query);
     None when the org does not exist or the user is not a member."""
     return (
@@ -75,7 +78,7 @@ def held_permissions(user: AbstractBaseUser | AnonymousUser, org: Organization) 
     """
     if not user.is_active:
         return frozenset()
-    if user.is_superuser:
+    if getattr(user, "is_superuser", False):
         return frozenset(permissions.BY_CODENAME) - {permissions.API_ONLY_USER.codename}
     # One query on guardian's table (get_perms() also asks about groups, which we never
     # grant), through its default manager.
@@ -113,7 +116,7 @@ def get_for_member(
     return get_object_or_404(scoped, **lookup)
 
 
-def visible_to_member(request: OrgRequest, queryset: QuerySet[M], perm: str | None) -> QuerySet[M]:
+def visible_to_member(request: OrgRequest, queryset: QS, perm: str | None) -> QS:
     """Objects of the current org, once the user is known to hold `perm` (list pages)."""
     if perm is not None:
         require_org_perm(request, perm)

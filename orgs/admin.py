@@ -4,7 +4,7 @@ from django.http import HttpRequest
 from orgs.models import AuditEvent, Membership, Organization, PermissionSet, Profile
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(admin.TabularInline[Membership, Organization]):
     model = Membership
     extra = 0
     fields = ("user", "profile", "created_at")
@@ -17,7 +17,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(admin.ModelAdmin[Organization]):
     list_display = ("name", "public_id", "time_zone", "created_at")
     search_fields = ("name", "public_id")
     list_filter = ("time_zone",)
@@ -39,7 +39,7 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Profile)
-class ProfileAdmin(admin.ModelAdmin):
+class ProfileAdmin(admin.ModelAdmin[Profile]):
     list_display = ("name", "organization", "is_standard")
     list_filter = ("is_standard",)
     list_select_related = ("organization",)
@@ -53,7 +53,7 @@ class ProfileAdmin(admin.ModelAdmin):
 
 
 @admin.register(PermissionSet)
-class PermissionSetAdmin(admin.ModelAdmin):
+class PermissionSetAdmin(admin.ModelAdmin[PermissionSet]):
     list_display = ("label", "api_name", "organization")
     list_select_related = ("organization",)
     search_fields = ("label", "api_name", "organization__name", "organization__public_id")
@@ -72,7 +72,7 @@ class PermissionSetAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(admin.ModelAdmin[Membership]):
     list_display = ("user", "organization", "profile")
     list_select_related = ("user", "organization", "profile")
     search_fields = ("user__username", "user__email", "organization__name")
@@ -87,7 +87,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
     list_display = ("created_at", "organization", "actor_name", "section", "message")
     list_select_related = ("organization",)
     list_filter = ("section", "organization")

@@ -41,7 +41,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 class _DeferringChangeList(ChangeList):
     def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet[Any]:
         queryset = super().get_queryset(request, exclude_parameters)
-        return queryset.defer(*self.model_admin.list_deferred)
+        deferred: tuple[str, ...] = getattr(self.model_admin, "list_deferred", ())
+        return queryset.defer(*deferred)
 
 
 class ListDeferredMixin:

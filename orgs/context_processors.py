@@ -12,7 +12,7 @@ def setup(request: HttpRequest) -> dict[str, Any]:
     org = getattr(request, "org", None)
     if org is None:
         return {}
-    held = getattr(request, "perms", frozenset())
+    held: frozenset[str] = getattr(request, "perms", frozenset())
     urlconf = current_urlconf()
     tree = []
     for heading, entries in setup_tree.sections():

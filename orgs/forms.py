@@ -1,10 +1,26 @@
+from __future__ import annotations
+
 import re
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
 
 from orgs import permissions
-from orgs.models import Membership, PermissionSet, Profile
+from orgs.models import Membership, Organization, PermissionSet, Profile
+
+
+def _choice(form: forms.Form, name: str) -> forms.ModelChoiceField[Any]:
+    """The form's model choice field `name` (its queryset is set per request)."""
+    return cast("forms.ModelChoiceField[Any]", form.fields[name])
+
+
+class MemberChoiceField(forms.ModelChoiceField["Membership"]):
+    """Members listed by username."""
+
+    def label_from_instance(self, obj: Membership) -> str:
+        return obj.user.get_username()
+
 
 API_NAME_RE = re.compile(r"^[A-Za-z](?:[A-Za-z0-9]|_(?!_))*(?<!_)$")
 
@@ -12,9 +28,9 @@ API_NAME_RE = re.compile(r"^[A-Za-z](?:[A-Za-z0-9]|_(?!_))*(?<!_)$")
 class ProfileChoiceForm(forms.Form):
     profile = forms.ModelChoiceField(queryset=Profile.objects.none(), empty_label=None)
 
-    def __init__(self, *args: object, org: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["profile"].queryset = Profile.objects.filter(organization=org)
+    def __init__(self, *args: Any, org: Organization, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choice(self, "profile").queryset = Profile.objects.filter(organization=org)
 
 
 class PermissionSetForm(forms.Form):
@@ -33,7 +49,7 @@ class PermissionSetForm(forms.Form):
     )
 
     def clean_api_name(self) -> str:
-        value = self.cleaned_data["api_name"]
+        value: str = self.cleaned_data["api_name"]
         if not API_NAME_RE.match(value):
             raise ValidationError(
                 "The API Name must begin with a letter, contain only letters, digits and "
@@ -52,18 +68,17 @@ class PermissionSetPermissionsForm(forms.Form):
 
 
 class AssignPermissionSetForm(forms.Form):
-    membership = forms.ModelChoiceField(
+    membership = MemberChoiceField(
         label="User", queryset=Membership.objects.none(), to_field_name="uuid"
     )
 
-    def __init__(self, *args: object, pset: PermissionSet, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["membership"].queryset = (
+    def __init__(self, *args: Any, pset: PermissionSet, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choice(self, "membership").queryset = (
             Membership.objects.filter(organization_id=pset.organization_id)
             .exclude(permission_sets=pset)
             .select_related("user")
         )
-        self.fields["membership"].label_from_instance = lambda m: m.user.get_username()
 
 
 class MemberPermissionSetForm(forms.Form):
@@ -71,9 +86,9 @@ class MemberPermissionSetForm(forms.Form):
         queryset=PermissionSet.objects.none(), to_field_name="uuid"
     )
 
-    def __init__(self, *args: object, membership: Membership, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["permission_set"].queryset = PermissionSet.objects.filter(
+    def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choice(self, "permission_set").queryset = PermissionSet.objects.filter(
             organization_id=membership.organization_id
         ).exclude(memberships=membership)
 
@@ -88,9 +103,9 @@ class NewUserForm(forms.Form):
         widget=forms.PasswordInput, help_text="The user can change it after logging in."
     )
 
-    def __init__(self, *args: object, org: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["profile"].queryset = Profile.objects.filter(organization=org)
+    def __init__(self, *args: Any, org: Organization, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choice(self, "profile").queryset = Profile.objects.filter(organization=org)
 
     def clean(self) -> dict[str, object]:
         from django.contrib.auth.password_validation import validate_password

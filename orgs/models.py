@@ -4,6 +4,7 @@ import secrets
 import uuid
 import zoneinfo
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
@@ -11,6 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from orgs import permissions
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 _ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 TIME_ZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
@@ -22,7 +26,7 @@ def new_public_id() -> str:
 
 
 class OrganizationQuerySet(models.QuerySet["Organization"]):
-    def for_user(self, user: object) -> "OrganizationQuerySet":
+    def for_user(self, user: "User") -> "OrganizationQuerySet":
         """Orgs the user is a member of, by name."""
         return self.filter(memberships__user=user).order_by("name")
 
@@ -41,7 +45,7 @@ class Organization(models.Model):
         ordering = ["name"]
         # Org-wide abilities are guardian object permissions on this row (SPEC 1); never
         # granted as global model permissions, which would cross tenants.
-        permissions = permissions.CHOICES
+        permissions = tuple(permissions.CHOICES)
         default_permissions = ("add", "change", "delete", "view")
 
     def __str__(self) -> str:

@@ -29,7 +29,7 @@ from orgs.forms import (
     ProfileChoiceForm,
 )
 from orgs.http import OrgRequest
-from orgs.models import AuditEvent, Membership, PermissionSet, Profile
+from orgs.models import AuditEvent, AuditEventQuerySet, Membership, PermissionSet, Profile
 
 MANAGE_USERS = permissions.MODIFY_ALL_DATA.full
 AUDIT_MONTHS = 6
@@ -234,7 +234,7 @@ def permission_set_remove(request: OrgRequest, pset: str, member: str) -> HttpRe
     return redirect(permission_set)
 
 
-def _audit_events(request: OrgRequest):  # type: ignore[no-untyped-def]
+def _audit_events(request: OrgRequest) -> AuditEventQuerySet:
     since = timezone.now() - timedelta(days=AUDIT_MONTHS * 31)
     events = visible_to_member(request, AuditEvent.objects.all(), MANAGE_USERS)
     return events.since(since).select_related("organization")
