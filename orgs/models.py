@@ -45,7 +45,7 @@ class Organization(models.Model):
         ordering = ["name"]
         # Org-wide abilities are guardian object permissions on this row (SPEC 1); never
         # granted as global model permissions, which would cross tenants.
-        permissions = tuple(permissions.CHOICES)
+        permissions = permissions.CHOICES
         default_permissions = ("add", "change", "delete", "view")
 
     def __str__(self) -> str:

@@ -7,6 +7,8 @@ Effective permissions are django-guardian object permissions on the Organization
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django_stubs_ext import StrPromise
+
 
 @dataclass(frozen=True)
 class Perm:
@@ -67,7 +69,8 @@ CATALOGUE: tuple[Perm, ...] = (
     API_ONLY_USER,
 )
 BY_CODENAME: dict[str, Perm] = {perm.codename: perm for perm in CATALOGUE}
-CHOICES: list[tuple[str, str]] = [(perm.codename, perm.label) for perm in CATALOGUE]
+# Typed as Django's Meta.permissions is (a list is invariant in its item type).
+CHOICES: list[tuple[str, str | StrPromise]] = [(perm.codename, perm.label) for perm in CATALOGUE]
 
 SYSTEM_ADMINISTRATOR = "System Administrator"
 STANDARD_USER = "Standard User"
