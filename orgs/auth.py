@@ -1,8 +1,11 @@
 """Login for the Setup pages."""
 
+from typing import Any
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.models import User
+from django.core.validators import MaxLengthValidator
 
 from orgs.access import held_permissions
 from orgs.models import Organization
@@ -11,6 +14,16 @@ from orgs.permissions import API_ONLY_USER
 
 class SetupAuthenticationForm(AuthenticationForm):
     """Refuses users who are API Only in every org they belong to (SPEC 5)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # AuthenticationForm sets the username's max_length after the field is built, which
+        # adds no validator: an over-long name reached authenticate(), and django-axes failed
+        # to record it (a 500 on PostgreSQL, whose column holds 255 characters).
+        username = self.fields["username"]
+        assert isinstance(username, forms.CharField)
+        assert username.max_length is not None
+        username.validators.append(MaxLengthValidator(username.max_length))
 
     def confirm_login_allowed(self, user: User) -> None:
         super().confirm_login_allowed(user)

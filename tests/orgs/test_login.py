@@ -58,3 +58,10 @@ def test_csrf_is_enforced_on_login(acme: Organization, alice: User) -> None:
     response = _login(client, "alice")
 
     assert response.status_code == 403
+
+
+def test_an_over_long_username_is_a_form_error_not_a_500(client: Client, db: None) -> None:
+    """django-axes records failed logins in a 255-character column (PostgreSQL refuses more)."""
+    response = _login(client, "a" * 10_000)
+
+    assertContains(response, "at most 150 characters", status_code=200)
