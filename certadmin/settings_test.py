@@ -2,6 +2,7 @@
 
 import os
 import tempfile
+from pathlib import Path
 
 os.environ.setdefault("CERTADMIN_INSECURE_DEV", "True")
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
@@ -21,6 +22,6 @@ STORAGES = {
 }
 SECURE_SSL_REDIRECT = False
 LOGGING = {"version": 1, "disable_existing_loggers": False}
-STATIC_ROOT = os.path.join(os.environ["CERTADMIN_VAR_DIR"], "static")
-os.makedirs(STATIC_ROOT, exist_ok=True)
+STATIC_ROOT = Path(os.environ["CERTADMIN_VAR_DIR"]) / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 WHITENOISE_AUTOREFRESH = True

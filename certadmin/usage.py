@@ -15,7 +15,7 @@ composing and compiling a four-branch union took longer than running it (~3 ms a
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from django.db import connection, models
@@ -25,6 +25,8 @@ from orgs.links import PathBuilder, current_urlconf, path_builder
 
 # (org public id, uuid of the using object) -> the page where an admin sees or changes it.
 UrlBuilder = PathBuilder
+# A parameter of the union: a fixed name, a target or organization id, a using object's uuid.
+SqlParam = str | int | UUID
 
 
 class Use(NamedTuple):
@@ -104,18 +106,19 @@ def _branch(
     ids: list[int] | None,
     org_id: int | None,
     refs: list[UUID] | None,
-) -> tuple[str, list[object]]:
+) -> tuple[str, list[SqlParam]]:
     """SELECT target id, kind number, uuid, name, org public id FROM one kind of use
     (of the targets in `ids`, or of any target when `ids` is None)."""
     from orgs.models import Organization
 
     qn = connection.ops.quote_name
-    meta = use_kind.model._meta
-    column = {name: qn(meta.get_field(name).column) for name in (use_kind.field, "uuid")}
-    org_column = qn(meta.get_field("organization").column)
-    params: list[object] = []
+    model = use_kind.model
+    meta = model._meta
+    column = {name: _column(model, name) for name in (use_kind.field, "uuid")}
+    org_column = _column(model, "organization")
+    params: list[SqlParam] = []
     if use_kind.name_field is not None:
-        name_sql = f"t.{qn(meta.get_field(use_kind.name_field).column)}"
+        name_sql = f"t.{_column(model, use_kind.name_field)}"
     else:
         name_sql = "CAST(%s AS VARCHAR(200))"
         params.append(use_kind.fixed_name)
@@ -125,8 +128,8 @@ def _branch(
     # reading the organization table once. A scalar subquery per row instead made PostgreSQL
     # scan the organization table once per use: 150 times for a list page (issue 14).
     orgs = Organization._meta
-    public_id = f"o.{qn(orgs.get_field('public_id').column)}"
-    where = [f"o.{qn(orgs.pk.column)} = t.{org_column}"]
+    public_id = f"o.{_column(Organization, 'public_id')}"
+    where = [f"o.{_column(Organization, orgs.pk.name)} = t.{org_column}"]
     if ids is None:
         where.append(f"t.{column[use_kind.field]} IS NOT NULL")
     else:
@@ -136,7 +139,7 @@ def _branch(
         where.append(f"t.{org_column} = %s")
         params.append(org_id)
     if refs is not None:
-        uuid_field = meta.get_field("uuid")
+        uuid_field = _field(model, "uuid")
         where.append(f"t.{column['uuid']} IN ({', '.join(['%s'] * len(refs))})")
         params += [uuid_field.get_db_prep_value(ref, connection) for ref in refs]
     sql = (
@@ -145,6 +148,21 @@ def _branch(
         f"WHERE {' AND '.join(where)}"
     )
     return sql, params
+
+
+def _field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
+    """The concrete field `name` of `model` (every name this module asks for is one: the use's
+    foreign key, uuid, organization, the name column), never a reverse relation."""
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field), f"{model.__name__}.{name} is not a concrete field"
+    return field
+
+
+def _column(model: type[models.Model], name: str) -> str:
+    """The quoted column of the concrete field `name` of `model`."""
+    column = _field(model, name).column
+    assert column is not None  # set by contribute_to_class for every concrete field
+    return connection.ops.quote_name(column)
 
 
 def _uses(
