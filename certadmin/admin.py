@@ -1,6 +1,7 @@
 """Superuser admin for certificates: key facts read-only, never the key."""
 
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -22,6 +23,14 @@ from orgs.admin_site import ListDeferredMixin, ReadOnlyAdmin
 # What a certificate changelist never reads: the sealed key, the PEM chain and request, the
 # CSR's subject (ListDeferredMixin). The same columns of a certificate a list joins.
 CERTIFICATE_BLOBS = ("private_key", "chain_pem", "csr_pem", "subject_fields")
+
+
+def _superuser(request: HttpRequest) -> User:
+    """The user acting in the admin: SuperuserAdminSite lets only active superusers in, so it
+    is a signed-in User (never AnonymousUser), and the services record them as the actor."""
+    user = request.user
+    assert isinstance(user, User), "the admin site admits signed-in superusers only"
+    return user
 
 
 def _of(relation: str, columns: tuple[str, ...]) -> tuple[str, ...]:
@@ -71,7 +80,9 @@ class CertificateAdmin(ListDeferredMixin, ReadOnlyAdmin):
         deleted = 0
         for certificate in queryset.select_related("organization"):
             try:
-                services.delete_certificate(certificate=certificate, acting_user=request.user)
+                services.delete_certificate(
+                    certificate=certificate, acting_user=_superuser(request)
+                )
             except ValidationError as exc:
                 self.message_user(request, " ".join(exc.messages), messages.ERROR)
             else:
@@ -120,7 +131,7 @@ class MutualAuthCertificateAdmin(ListDeferredMixin, ReadOnlyAdmin):
         count = 0
         for certificate in queryset.select_related("organization"):
             mutual_auth_services.delete_mutual_auth_certificate(
-                certificate=certificate, acting_user=request.user
+                certificate=certificate, acting_user=_superuser(request)
             )
             count += 1
         self.message_user(request, f"Deleted {count} certificate(s).", messages.SUCCESS)
@@ -158,7 +169,7 @@ class ApiTokenAdmin(ReadOnlyAdmin):
     @admin.action(description="Revoke selected API tokens")
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         revoked = sum(
-            token_services.revoke_api_token(token=token, acting_user=request.user)
+            token_services.revoke_api_token(token=token, acting_user=_superuser(request))
             for token in queryset.select_related("organization", "user")
         )
         self.message_user(request, f"Revoked {revoked} API token(s).", messages.SUCCESS)
@@ -170,7 +181,7 @@ class ApiTokenAdmin(ReadOnlyAdmin):
 
 
 @admin.register(SamlSsoConfig)
-class SamlSsoConfigAdmin(ListDeferredMixin, admin.ModelAdmin):
+class SamlSsoConfigAdmin(ListDeferredMixin, admin.ModelAdmin[SamlSsoConfig]):
     list_display = ("name", "organization", "request_signing_certificate", "uses_retired_proxy")
     list_filter = ("organization",)
     list_select_related = ("organization", "request_signing_certificate", "proxy_certificate")
@@ -211,11 +222,11 @@ class SamlSsoConfigAdmin(ListDeferredMixin, admin.ModelAdmin):
         return obj.uses_retired_proxy
 
     def delete_model(self, request: HttpRequest, obj: SamlSsoConfig) -> None:
-        sso_services.delete_sso_config(config=obj, acting_user=request.user)
+        sso_services.delete_sso_config(config=obj, acting_user=_superuser(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[SamlSsoConfig]) -> None:
         for config in queryset.select_related("organization"):
-            sso_services.delete_sso_config(config=config, acting_user=request.user)
+            sso_services.delete_sso_config(config=config, acting_user=_superuser(request))
 
 
 @admin.register(IdentityProvider)
