@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import cast
 
 import jks
 
@@ -57,7 +58,8 @@ def write_jks(entries: Sequence[KeyEntry], password: str) -> bytes:
         jks_entry.encrypt(password)
         jks_entries.append(jks_entry)
     try:
-        return jks.KeyStore.new("jks", jks_entries).saves(password)
+        # pyjks ships no types; KeyStore.saves() returns the serialized store as bytes.
+        return cast(bytes, jks.KeyStore.new("jks", jks_entries).saves(password))
     except jks.DuplicateAliasException as exc:
         raise KeystoreError("Two keys have the same alias (aliases ignore case in JKS).") from exc
 
