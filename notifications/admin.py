@@ -54,7 +54,7 @@ class ExpiryNoticeAdmin(ReadOnlyAdmin):
         )
 
 
-class RunOrgInline(admin.TabularInline):
+class RunOrgInline(admin.TabularInline[NotificationRunOrg, NotificationRun]):
     model = NotificationRunOrg
     extra = 0
     can_delete = False

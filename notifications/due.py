@@ -62,11 +62,12 @@ def due_query(
     rows = src.covered().filter(not_after__gte=b.start, not_after__lt=b.end)
     if orgs is not None:
         rows = rows.filter(organization_id__in=orgs)
-    return (
+    due: models.QuerySet[models.Model] = (
         rows.annotate(due_threshold=window_of, kind_label=src.kind)
         .filter(~Exists(notified))
         .order_by()
     )
+    return due
 
 
 class DueKey(NamedTuple):

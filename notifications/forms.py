@@ -5,10 +5,17 @@ from django import forms
 from orgs.models import Membership, Organization
 
 
+class MemberChoiceField(forms.ModelChoiceField[Membership]):
+    """Members listed by username."""
+
+    def label_from_instance(self, obj: Membership) -> str:
+        return obj.user.get_username()
+
+
 class MemberForm(forms.Form):
     """One member of the org, by the membership's uuid (never a user id from another org)."""
 
-    member = forms.ModelChoiceField(
+    member = MemberChoiceField(
         queryset=Membership.objects.none(),
         to_field_name="uuid",
         label="User",
@@ -20,10 +27,9 @@ class MemberForm(forms.Form):
         super().__init__(*args, **kwargs)
         members = Membership.objects.filter(organization=org, user__is_active=True)
         field = self.fields["member"]
-        assert isinstance(field, forms.ModelChoiceField)
+        assert isinstance(field, MemberChoiceField)
         field.queryset = (
             members.exclude(user_id__in=list(exclude_user_ids))
             .select_related("user")
             .order_by("user__username")
         )
-        field.label_from_instance = lambda m: m.user.get_username()  # type: ignore[method-assign]

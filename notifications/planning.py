@@ -204,7 +204,11 @@ def _emailed_today(
     )
     emailed: dict[int, set[int]] = defaultdict(set)
     for org_id, recipient_id, sent_at in rows:
-        if recipient_id is not None and starts[org_id] <= sent_at < ends[org_id]:
+        if (
+            recipient_id is not None
+            and sent_at is not None
+            and starts[org_id] <= sent_at < ends[org_id]
+        ):
             emailed[org_id].add(recipient_id)
     return emailed
 
@@ -259,7 +263,7 @@ def _recorded_thresholds(due: list[DueItem]) -> set[tuple[str, int, datetime, in
     by_source: dict[str, set[int]] = defaultdict(set)
     for item in due:
         by_source[item.source].add(item.object_id)
-    recorded = set()
+    recorded: set[tuple[str, int, datetime, int]] = set()
     for key, ids in by_source.items():
         rows = (
             ExpiryNotice.objects.filter(source=key, object_id__in=ids)

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import cast
 
 from notifications import windows
 from notifications.models import ExpiryNotice
@@ -85,9 +86,9 @@ def _notice_states(
     found: list[tuple[Source, dict[str, object]]],
 ) -> dict[tuple[str, object, object], dict[int, list[str]]]:
     """{(source, object id, expiration): {threshold: [states]}} in one query per kind."""
-    by_source: dict[str, list[object]] = defaultdict(list)
+    by_source: dict[str, list[int]] = defaultdict(list)
     for src, row in found:
-        by_source[src.key].append(row["pk"])
+        by_source[src.key].append(cast(int, row["pk"]))  # a primary key, from .values()
     states: dict[tuple[str, object, object], dict[int, list[str]]] = defaultdict(
         lambda: defaultdict(list)
     )
