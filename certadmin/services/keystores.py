@@ -152,7 +152,7 @@ def _key_type(alias: str, key: object) -> str:
             raise ValidationError(f"{BAD_RSA_SIZE} The key '{alias}' has {key.key_size} bits.")
     elif not isinstance(key, ec.EllipticCurvePrivateKey):
         raise ValidationError(f"{NOT_RSA} ('{alias}')")
-    key_type = crypto.key_type_of(key.public_key())  # type: ignore[union-attr]
+    key_type = crypto.key_type_of(key.public_key())
     if key_type is None:
         raise ValidationError(
             f"{NOT_RSA} The key '{alias}' is an elliptic-curve key on a curve other than "

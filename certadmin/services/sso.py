@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Field, QuerySet
 from django.utils import timezone
 
 from certadmin import crypto, saml, usage
@@ -55,7 +55,9 @@ class SsoSettings:
     idp_certificate_pem: str | None = None
 
 
-def selectable_certificates(org: Organization, *, now: datetime | None = None) -> QuerySet:
+def selectable_certificates(
+    org: Organization, *, now: datetime | None = None
+) -> QuerySet[Certificate]:
     """The certificates SAML pages may offer: the org's, with a signed chain (not awaiting
     one), an RSA key (SAML's signature methods are RSA ones), not expired."""
     now = now or timezone.now()
@@ -110,7 +112,9 @@ def _apply(config: SamlSsoConfig, data: SsoSettings, *, now: datetime) -> list[s
         value = getattr(data, field)
         if getattr(config, field) != value:
             setattr(config, field, value)
-            changed.append(SamlSsoConfig._meta.get_field(field).verbose_name)
+            model_field = SamlSsoConfig._meta.get_field(field)
+            assert isinstance(model_field, Field)  # a column of the config, not a relation
+            changed.append(str(model_field.verbose_name))
     if data.signature_method not in SamlSsoConfig.SignatureMethod.values:
         raise ValidationError({"signature_method": ["Choose RSA-SHA256 or RSA-SHA1."]})
     signer = data.request_signing_certificate
@@ -172,11 +176,12 @@ def create_sso_config(
         organization=org, created_at=now, modified_at=now, created_by=acting_user
     )
     config.modified_by = acting_user
-    if data.request_signing_certificate is None:
+    signer = data.request_signing_certificate
+    if signer is None:
         raise ValidationError(
             {"request_signing_certificate": ["Choose the Request Signing Certificate."]}
         )
-    _apply(config, data, now=now)
+    _apply(config, data, now=now)  # makes `signer` the config's Request Signing Certificate
     _save(config)
     record_audit(
         org=org,
@@ -184,7 +189,7 @@ def create_sso_config(
         section=SECTION_SSO,
         action="createdSamlSsoConfig",
         message=f"Created SAML SSO configuration {config.name} (requests signed with "
-        f"{config.request_signing_certificate.unique_name}, {config.signature_method})",
+        f"{signer.unique_name}, {config.signature_method})",
     )
     return config
 

@@ -24,7 +24,7 @@ XML = "application/samlmetadata+xml"
 
 
 def _configs(request: OrgRequest) -> SamlSsoConfigQuerySet:
-    return visible_to_member(  # type: ignore[return-value]
+    return visible_to_member(
         request,
         SamlSsoConfig.objects.select_related(
             "organization",
