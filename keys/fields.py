@@ -1,7 +1,7 @@
 """Model fields for secrets."""
 
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core import checks
 from django.core.exceptions import FieldDoesNotExist, ValidationError
@@ -15,8 +15,13 @@ log = logging.getLogger(__name__)
 
 UNAVAILABLE = "unavailable"  # what a value under a destroyed (or unusable) key displays as
 
+# A field's set and get types, which django-stubs fills in per declaration (so a sealed column
+# declared null=True reads as bytes | memoryview | None), as its own fields declare them.
+_ST_contra = TypeVar("_ST_contra", contravariant=True)
+_GT_co = TypeVar("_GT_co", covariant=True)
 
-class SealedBinaryField(models.BinaryField):
+
+class SealedBinaryField(models.BinaryField[_ST_contra, _GT_co]):
     """Bytes sealed under the KEK by keys.envelope; never plaintext, not even in Python.
 
     Services seal before saving and open right where the secret is used, so a model instance,
@@ -147,7 +152,7 @@ class _EncryptedTextDescriptor(DeferredAttribute):
         instance.__dict__[self.field.attname] = value
 
 
-class EncryptedTextField(models.TextField):
+class EncryptedTextField(models.TextField[str | EncryptedText, EncryptedText]):
     """Text stored encrypted under the org's active master key; `EncryptedText` in Python.
 
     The column holds the versioned AES-256-GCM token of keys.crypto ("v3:..."), so rows
@@ -227,7 +232,9 @@ class EncryptedTextField(models.TextField):
 
     @property
     def org_attname(self) -> str:
-        return self.model._meta.get_field(self.org_field).attname  # type: ignore[union-attr]
+        org = self.model._meta.get_field(self.org_field)
+        assert isinstance(org, models.Field)  # the org's ForeignKey, never a reverse relation
+        return org.attname
 
     def aad(self, org_id: int) -> bytes:
         """Associated data of this field's tokens in org `org_id`."""
@@ -320,5 +327,6 @@ def key_version_of(field_name: str) -> models.GeneratedField:
     field = models.GeneratedField(
         expression=expression, output_field=models.IntegerField(), db_persist=True
     )
-    field.encrypted_source = field_name  # type: ignore[attr-defined]
+    # A marker on Django's own field class: a subclass would change every migration using it.
+    field.encrypted_source = field_name  # type: ignore[attr-defined]  # see the line above
     return field

@@ -1,6 +1,7 @@
 """KEK rewrap (`manage.py rotate_kek`): every sealed blob moves to the primary KEK."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.apps import apps
 from django.db import transaction
@@ -16,7 +17,7 @@ class RewrapReport:
     already_current: int
 
 
-def sealed_fields() -> list[SealedBinaryField]:
+def sealed_fields() -> list[SealedBinaryField[Any, Any]]:
     """Every SealedBinaryField of every installed model."""
     return [
         field

@@ -93,6 +93,7 @@ def export_master_key(*, org: Organization, version: int, password: str, acting_
     """The export file of an archived key: the key wrapped under `password` (text)."""
     keys = MasterKey.objects.filter(organization=org, version=version)
     key = _key_in_state(keys, version, MasterKey.State.ARCHIVED, action="exported")
+    assert key.material is not None  # only a destroyed key has none (a check constraint)
     material = keyring.unwrap(bytes(key.material), kcv=key.kcv)
     text = crypto.export_key(
         key=material,
