@@ -129,7 +129,8 @@ class ClientCertificateMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.client_tls = read_client_tls(request)  # type: ignore[attr-defined]
+        # Django's HttpRequest declares no such attribute; it is read only via client_tls().
+        request.client_tls = read_client_tls(request)  # type: ignore[attr-defined]  # see above
         return self.get_response(request)
 
 
@@ -138,7 +139,7 @@ def client_tls(request: HttpRequest) -> ClientTls:
     found = getattr(request, "client_tls", None)
     if found is None:
         found = read_client_tls(request)
-        request.client_tls = found  # type: ignore[attr-defined]
+        request.client_tls = found  # type: ignore[attr-defined]  # as the middleware does
     return found
 
 

@@ -10,6 +10,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from keys import keyring
@@ -89,20 +90,20 @@ class ContactFieldAdmin(_ReadOnlyAdmin):
     search_fields = ("label", "api_name", "organization__name", "organization__public_id")
 
 
-class ContactFieldValueInline(admin.TabularInline):  # type: ignore[type-arg]
+class ContactFieldValueInline(admin.TabularInline[ContactFieldValue, Contact]):
     model = ContactFieldValue
     extra = 0
     can_delete = False
     fields = ("field", "key_version", "value_shown")
     readonly_fields = fields
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Contact | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Contact | None = None) -> bool:
         return False
 
-    def get_queryset(self, request: HttpRequest) -> Any:
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ContactFieldValue]:
         return super().get_queryset(request).select_related("field", "organization")
 
     @admin.display(description="Value")

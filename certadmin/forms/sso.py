@@ -79,9 +79,11 @@ class SsoConfigForm(forms.Form):
         offered = sso_services.selectable_certificates(org)
         signer = cast(CertificateChoiceField, self.fields["request_signing_certificate"])
         decrypter = cast(CertificateChoiceField, self.fields["assertion_decryption_certificate"])
-        signer.queryset = _with_current(
+        # What the Request Signing Certificate offers (the page says when there is none).
+        self.signers = _with_current(
             offered, config.request_signing_certificate if config else None
         )
+        signer.queryset = self.signers
         decrypter.queryset = _with_current(
             offered, config.assertion_decryption_certificate if config else None
         )

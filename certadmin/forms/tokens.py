@@ -38,7 +38,9 @@ class ApiTokenForm(forms.Form):
         if members is None:
             del self.fields["user"]
         else:
-            self.fields["user"].queryset = members  # type: ignore[attr-defined]
+            user = self.fields["user"]
+            assert isinstance(user, forms.ModelChoiceField)  # declared above
+            user.queryset = members
 
     @property
     def expires_in_days(self) -> int | None:

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -240,16 +241,24 @@ def _chain(pem: str) -> list[x509.Certificate]:
     return crypto.parse_certificates(pem.encode())
 
 
-def request_signer(config: SamlSsoConfig) -> tuple[crypto.PrivateKey, list[x509.Certificate]]:
+def _rsa(key: crypto.PrivateKey) -> rsa.RSAPrivateKey:
+    """SAML's signature methods are RSA ones: check_selectable admits RSA certificates only,
+    and the proxy and Identity Provider keys are made RSA; saml.sign() refuses others alike."""
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise TypeError("SAML request signatures need an RSA key.")
+    return key
+
+
+def request_signer(config: SamlSsoConfig) -> tuple[rsa.RSAPrivateKey, list[x509.Certificate]]:
     """The key (loaded once, as signxml wants it) and chain that sign this config's requests."""
     if config.proxy_certificate_id is not None:
         proxy = config.proxy_certificate
         assert proxy is not None
         der = envelope.open_sealed(bytes(proxy.private_key), purpose=PROXY_KEY_PURPOSE)
-        return crypto.load_private_key_der(der, trusted=True), _chain(proxy.chain_pem)
+        return _rsa(crypto.load_private_key_der(der, trusted=True)), _chain(proxy.chain_pem)
     certificate = config.request_signing_certificate
     assert certificate is not None
-    return certificates.load_private_key(certificate), _chain(certificate.chain_pem)
+    return _rsa(certificates.load_private_key(certificate)), _chain(certificate.chain_pem)
 
 
 def certificate_pem(source: Certificate | ProxyCertificate) -> str:
@@ -279,7 +288,7 @@ def sp_metadata(config: SamlSsoConfig, *, now: datetime | None = None) -> bytes:
         acs_url=acs_url(config),
         signing_chain=chain,
         decryption_certificate=_chain(decrypter.chain_pem)[0] if decrypter else None,
-        key=key,  # type: ignore[arg-type]
+        key=key,
         method=config.signature_method,
         now=now or timezone.now(),
     )
@@ -294,7 +303,7 @@ def signed_authn_request(config: SamlSsoConfig, *, now: datetime | None = None) 
         destination=config.idp_login_url,
         acs_url=acs_url(config),
         issue_instant=now or timezone.now(),
-        key=key,  # type: ignore[arg-type]
+        key=key,
         chain=chain,
         method=config.signature_method,
     )
@@ -421,6 +430,6 @@ def idp_metadata(idp: IdentityProvider, *, now: datetime | None = None) -> bytes
         entity_id=entity_id,
         sso_url=f"{entity_id}/sso",
         chain=_chain(certificate.chain_pem),
-        key=certificates.load_private_key(certificate),  # type: ignore[arg-type]
+        key=_rsa(certificates.load_private_key(certificate)),
         now=now or timezone.now(),
     )

@@ -64,8 +64,7 @@ def _form_page(
     request: OrgRequest, form: SsoConfigForm, config: SamlSsoConfig | None
 ) -> HttpResponse:
     status = 400 if form.is_bound else 200
-    signers = form.fields["request_signing_certificate"].queryset  # type: ignore[attr-defined]
-    ctx = {"form": form, "config": config, "no_signers": not signers.exists()}
+    ctx = {"form": form, "config": config, "no_signers": not form.signers.exists()}
     return render(request, "certadmin/sso_form.html", ctx, status=status)
 
 
