@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from certadmin import ber
+from certadmin.crypto import spki
 
 MIB = 1024 * 1024
 #: Total key-derivation iterations a store may ask for (MAC, encrypted safes, every key). A
@@ -180,18 +181,12 @@ def _checked(alias: str, key: PrivateKeyTypes, chain_der: list[bytes]) -> Import
         raise KeystoreError(NO_CHAIN.format(alias=alias))
     try:
         chain = [x509.load_der_x509_certificate(der) for der in chain_der]
-        matches = _spki(chain[0]) == _spki(key)
+        matches = spki(chain[0].public_key()) == spki(key.public_key())
     except Exception as exc:
         raise KeystoreError(BAD_CERT.format(alias=alias)) from exc
     if not matches:
         raise KeystoreError(KEY_MISMATCH)
     return ImportedKey(alias, key, chain)
-
-
-def _spki(holder: x509.Certificate | PrivateKeyTypes) -> bytes:
-    return holder.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
 
 
 _LIMIT_NAMES = {

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
@@ -16,6 +15,7 @@ from pyasn1.type import univ
 from pyasn1_modules import rfc5652, rfc7292
 
 from certadmin import ber
+from certadmin.crypto import issued_by, spki
 from certadmin.keystores.common import (
     _SECRET,
     _SECRET_REASON,
@@ -50,7 +50,6 @@ from certadmin.keystores.common import (
     _max_integer,
     _parse_key,
     _pbe_iterations,
-    _spki,
     _validated,
 )
 
@@ -120,7 +119,9 @@ def _read_pkcs12(data: bytes, password: str, max_entries: int) -> KeystoreConten
     if len(layout.key_bags) + len(layout.secret_names) + len(certs) > max_entries:
         raise KeystoreError(TOO_MANY_ENTRIES.format(limit=max_entries))
     valid = [(alias, _validated(alias, key)) for alias, key in loaded]
-    if p12.key is not None and all(_spki(p12.key) != _spki(key) for _, key in valid):
+    if p12.key is not None and all(
+        spki(p12.key.public_key()) != spki(key.public_key()) for _, key in valid
+    ):
         # A key inside an encrypted safe (not visible to the layout scan).
         alias = _cert_name(p12.cert) if p12.cert else str(len(valid) + 1)
         valid.append((alias, p12.key))
@@ -140,10 +141,12 @@ def _pkcs12_key(
     alias: str, key: PrivateKeyTypes, certs: list[pkcs12.PKCS12Certificate], used: set[int]
 ) -> ImportedKey:
     """Pair a key with its leaf (same public key) and rebuild the chain by issuer links."""
-    spki, name = _spki(key), alias.encode()
+    key_spki, name = spki(key.public_key()), alias.encode()
     order = sorted(range(len(certs)), key=lambda i: i in used)  # stable: then file order
     named_first = sorted(order, key=lambda i: certs[i].friendly_name != name)
-    leaf = next((i for i in named_first if _spki(certs[i].certificate) == spki), None)
+    leaf = next(
+        (i for i in named_first if spki(certs[i].certificate.public_key()) == key_spki), None
+    )
     if leaf is None:
         named = any(c.friendly_name == name for c in certs)
         raise KeystoreError(KEY_MISMATCH if named else NO_CHAIN.format(alias=alias))
@@ -153,7 +156,7 @@ def _pkcs12_key(
         if current.issuer == current.subject:
             break
         issuer = next(
-            (i for i in order if i not in chain and _issued_by(current, certs[i].certificate)),
+            (i for i in order if i not in chain and issued_by(current, certs[i].certificate)),
             None,
         )
         if issuer is None:
@@ -163,16 +166,6 @@ def _pkcs12_key(
             raise KeystoreError(CHAIN_TOO_LONG.format(alias=alias, limit=MAX_CHAIN))
     used.update(chain)
     return ImportedKey(alias, key, [certs[i].certificate for i in chain])
-
-
-def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    if cert.issuer != issuer.subject:
-        return False
-    try:
-        cert.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
-        return False
-    return True
 
 
 def _cert_name(cert: pkcs12.PKCS12Certificate) -> str:
