@@ -47,11 +47,13 @@ test: venv system-deps
 test-fast: venv
 	$(BIN)/python -m pytest -m "not browser"
 
-# Style (ruff) and the layers between the apps (import-linter contracts in pyproject.toml).
+# Style (ruff), the layers between the apps (import-linter contracts in pyproject.toml) and
+# types (mypy strict with django-stubs, [tool.mypy] in pyproject.toml).
 lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: venv
 	$(BIN)/ruff format .

@@ -38,7 +38,7 @@ def _of(relation: str, columns: tuple[str, ...]) -> tuple[str, ...]:
 
 
 @admin.register(Certificate)
-class CertificateAdmin(ListDeferredMixin, ReadOnlyAdmin):
+class CertificateAdmin(ListDeferredMixin, ReadOnlyAdmin[Certificate]):
     list_display = ("unique_name", "label", "organization", "kind", "key_type", "not_after")
     list_deferred = CERTIFICATE_BLOBS
     list_filter = ("kind", "key_type", "exportable", "organization")
@@ -95,7 +95,7 @@ class CertificateAdmin(ListDeferredMixin, ReadOnlyAdmin):
 
 
 @admin.register(MutualAuthCertificate)
-class MutualAuthCertificateAdmin(ListDeferredMixin, ReadOnlyAdmin):
+class MutualAuthCertificateAdmin(ListDeferredMixin, ReadOnlyAdmin[MutualAuthCertificate]):
     list_display = ("unique_name", "label", "organization", "subject", "not_after")
     list_deferred = ("chain_pem",)
     list_filter = ("organization",)
@@ -138,7 +138,7 @@ class MutualAuthCertificateAdmin(ListDeferredMixin, ReadOnlyAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(ReadOnlyAdmin):
+class ApiTokenAdmin(ReadOnlyAdmin[ApiToken]):
     list_display = ("name", "user", "organization", "key_id", "created_at", "last_used_at", "state")
     list_filter = ("organization",)
     list_select_related = ("organization", "user")
@@ -230,7 +230,7 @@ class SamlSsoConfigAdmin(ListDeferredMixin, admin.ModelAdmin[SamlSsoConfig]):
 
 
 @admin.register(IdentityProvider)
-class IdentityProviderAdmin(ListDeferredMixin, ReadOnlyAdmin):
+class IdentityProviderAdmin(ListDeferredMixin, ReadOnlyAdmin[IdentityProvider]):
     list_display = ("organization", "enabled", "certificate")
     list_select_related = ("organization", "certificate")
     list_deferred = _of("certificate", CERTIFICATE_BLOBS)
@@ -248,7 +248,7 @@ class IdentityProviderAdmin(ListDeferredMixin, ReadOnlyAdmin):
 
 
 @admin.register(ProxyCertificate)
-class ProxyCertificateAdmin(ListDeferredMixin, ReadOnlyAdmin):
+class ProxyCertificateAdmin(ListDeferredMixin, ReadOnlyAdmin[ProxyCertificate]):
     list_display = ("label", "subject", "not_after", "retired_at")
     list_deferred = ("private_key", "chain_pem")
     # The sealed private key is no field of any admin form.

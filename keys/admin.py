@@ -7,9 +7,10 @@ the key is destroyed. Key material and tokens are never shown.
 """
 
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import admin
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -18,8 +19,7 @@ from keys.models import Contact, ContactField, ContactFieldValue, MasterKey, Ree
 from orgs import access, permissions
 from orgs.admin_site import ListDeferredMixin, ReadOnlyAdmin
 
-_ReadOnlyAdmin = ReadOnlyAdmin
-
+_M = TypeVar("_M", bound=models.Model)
 
 # The request being answered, for the "Value" columns (display methods only receive the
 # object). A context variable, not an attribute of the shared ModelAdmin: two threads never
@@ -43,7 +43,7 @@ def shown_value(value: ContactFieldValue) -> str:
     return shown
 
 
-class _ShowsValues(_ReadOnlyAdmin):
+class _ShowsValues(ReadOnlyAdmin[_M]):
     """Renders its pages with the viewer known to `shown_value`."""
 
     def _as_viewer(self, request: HttpRequest, view: Any, *args: Any) -> Any:
@@ -64,7 +64,7 @@ class _ShowsValues(_ReadOnlyAdmin):
 
 
 @admin.register(MasterKey)
-class MasterKeyAdmin(ListDeferredMixin, _ReadOnlyAdmin):
+class MasterKeyAdmin(ListDeferredMixin, ReadOnlyAdmin[MasterKey]):
     list_display = ("organization", "version", "state", "kcv", "created_at", "archived_at")
     list_deferred = ("material",)  # the sealed key
     list_filter = ("state",)
@@ -84,7 +84,7 @@ class MasterKeyAdmin(ListDeferredMixin, _ReadOnlyAdmin):
 
 
 @admin.register(ContactField)
-class ContactFieldAdmin(_ReadOnlyAdmin):
+class ContactFieldAdmin(ReadOnlyAdmin[ContactField]):
     list_display = ("label", "api_name", "organization", "mask_type", "mask_char", "length")
     list_select_related = ("organization",)
     search_fields = ("label", "api_name", "organization__name", "organization__public_id")
@@ -112,7 +112,7 @@ class ContactFieldValueInline(admin.TabularInline[ContactFieldValue, Contact]):
 
 
 @admin.register(Contact)
-class ContactAdmin(_ShowsValues):
+class ContactAdmin(_ShowsValues[Contact]):
     list_display = ("__str__", "email", "organization", "updated_at")
     list_select_related = ("organization",)
     search_fields = ("last_name", "first_name", "email", "organization__public_id")
@@ -121,7 +121,7 @@ class ContactAdmin(_ShowsValues):
 
 
 @admin.register(ContactFieldValue)
-class ContactFieldValueAdmin(_ShowsValues):
+class ContactFieldValueAdmin(_ShowsValues[ContactFieldValue]):
     list_display = ("contact", "field", "organization", "key_version", "value_shown")
     list_filter = ("key_version",)
     list_select_related = ("contact", "field", "organization")
@@ -133,7 +133,7 @@ class ContactFieldValueAdmin(_ShowsValues):
 
 
 @admin.register(ReencryptionJob)
-class ReencryptionJobAdmin(_ReadOnlyAdmin):
+class ReencryptionJobAdmin(ReadOnlyAdmin[ReencryptionJob]):
     list_display = ("organization", "state", "moved", "total", "created_at", "finished_at")
     # Not the lease token (claimed_by): it lets a worker act on the job.
     fields = ("organization", "state", "moved", "total", "created_at", "finished_at")

@@ -12,7 +12,7 @@ from orgs.admin_site import ReadOnlyAdmin
 
 
 @admin.register(ExpiryNotice)
-class ExpiryNoticeAdmin(ReadOnlyAdmin):
+class ExpiryNoticeAdmin(ReadOnlyAdmin[ExpiryNotice]):
     list_display = (
         "label",
         "kind_label",
@@ -75,7 +75,7 @@ class RunOrgInline(admin.TabularInline[NotificationRunOrg, NotificationRun]):
 
 
 @admin.register(NotificationRun)
-class NotificationRunAdmin(ReadOnlyAdmin):
+class NotificationRunAdmin(ReadOnlyAdmin[NotificationRun]):
     list_display = (
         "started_at",
         "finished_at",

@@ -1,10 +1,13 @@
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig as DjangoAdminConfig
 from django.contrib.admin.views.main import ChangeList
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
+
+_M = TypeVar("_M", bound=models.Model)
 
 
 class SuperuserAdminSite(admin.AdminSite):
@@ -24,7 +27,7 @@ class AdminConfig(DjangoAdminConfig):
     default_site = "orgs.admin_site.SuperuserAdminSite"
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ReadOnlyAdmin(admin.ModelAdmin[_M]):
     """A model the admin shows but never adds, changes or deletes: those writes go through
     the Setup services (checks, audit trail), or an admin action that calls them."""
 

@@ -1,9 +1,11 @@
 """Setup pages of the orgs app: home, users, profiles, permission sets, audit trail."""
 
 from datetime import timedelta
+from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -38,7 +40,8 @@ AUDIT_MONTHS = 6
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     """The org switcher; straight to Setup when the user is in exactly one org."""
-    memberships = list(memberships_of(request.user))  # type: ignore[arg-type]
+    # LoginRequiredMiddleware has let no anonymous user in.
+    memberships = list(memberships_of(cast(User, request.user)))
     if len(memberships) == 1:
         return redirect(memberships[0].organization)
     return render(request, "orgs/org_switcher.html", {"memberships": memberships})
