@@ -29,6 +29,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import _django
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,21 +117,8 @@ def login(base: str, username: str) -> tuple[requests.Session, float, int]:
 
 
 def server_cpu_seconds(root_pid: int) -> float:
-    """CPU time (user + system) used so far by gunicorn's master and workers (from /proc):
-    less sensitive than wall time to the other work of a shared machine."""
-    parents: dict[int, int] = {}
-    cpu: dict[int, float] = {}
-    tick = os.sysconf("SC_CLK_TCK")
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(entry.name)] = int(fields[1])
-        cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
-    return sum(t for pid, t in cpu.items() if pid == root_pid or parents.get(pid) == root_pid)
+    """CPU time used so far by gunicorn's master and workers."""
+    return _django.process_tree_cpu_seconds({root_pid})
 
 
 def main() -> None:

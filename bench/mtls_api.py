@@ -15,7 +15,6 @@ ratios. Goal: ratio <= 1.15.
 import argparse
 import http.client
 import json
-import os
 import ssl
 import statistics
 import sys
@@ -83,32 +82,8 @@ def database_url() -> str:
 
 
 def server_cpu_seconds(stack: Stack) -> float:
-    """CPU time (user + system) used so far by nginx and gunicorn, their workers included.
-
-    Less sensitive than wall time to other work on a shared machine: printed beside it.
-    """
-    parents: dict[int, int] = {}
-    cpu: dict[int, float] = {}
-    tick = os.sysconf("SC_CLK_TCK")
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(entry.name)] = int(fields[1])
-        cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
-    roots = {proc.pid for proc in stack._procs}
-
-    def in_tree(pid: int) -> bool:
-        while pid > 1:
-            if pid in roots:
-                return True
-            pid = parents.get(pid, 0)
-        return False
-
-    return sum(seconds for pid, seconds in cpu.items() if in_tree(pid))
+    """CPU time used so far by nginx and gunicorn, their workers included."""
+    return _django.process_tree_cpu_seconds({proc.pid for proc in stack._procs})
 
 
 def load(
