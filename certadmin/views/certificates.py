@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -24,6 +23,7 @@ from certadmin.views.mutual_auth import mutual_auth_section
 from certadmin.views.rows import certificate_rows
 from orgs.access import get_for_member, org_member_required, require_org_perm, visible_to_member
 from orgs.http import OrgRequest
+from orgs.pagination import KeysFirstPaginator
 from orgs.permissions import MANAGE_CERTIFICATES
 
 PERM = MANAGE_CERTIFICATES.full
@@ -53,7 +53,7 @@ def certificate_list(request: OrgRequest) -> HttpResponse:
         .sorted_by(sort_key)
         .defer("private_key", "csr_pem", "chain_pem", "subject_fields")
     )
-    page = Paginator(certificates, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = KeysFirstPaginator(certificates, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     uses = usage.uses_by_certificate(c.pk for c in rows)
     ctx = {
