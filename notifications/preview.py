@@ -35,7 +35,7 @@ def preview(
     now: datetime,
     thresholds: Iterable[int],
     recipients: list[Recipient] | None = None,
-    limit: int = 100,
+    limit: int = 50,  # as many as a page of the certificate list
 ) -> tuple[list[PreviewRow], int]:
     """Who receives what about the org's certificates now inside a notice window.
 
