@@ -6,6 +6,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -62,3 +63,26 @@ def process_tree_cpu_seconds(roots: set[int]) -> float:
         return False
 
     return sum(seconds for pid, seconds in cpu.items() if in_tree(pid))
+
+
+def add_uses(org: Any, certificates: list[Any]) -> None:
+    """Two uses of each certificate of `org` (a SAML SSO configuration signs with it and
+    decrypts with the next one), and the Identity Provider on the first: what the where-used
+    and list benches load. Call after setup()."""
+    from certadmin.models import IdentityProvider, SamlSsoConfig
+
+    count = len(certificates)
+    SamlSsoConfig.objects.bulk_create(
+        (
+            SamlSsoConfig(
+                organization=org, name=f"Config {i}", issuer=f"https://sp.test/{i}",
+                idp_entity_id=f"https://idp.test/{i}", idp_login_url="https://idp.test/sso",
+                idp_certificate_pem="-----BEGIN CERTIFICATE-----\n",
+                request_signing_certificate=certificate,
+                assertion_decryption_certificate=certificates[(i + 1) % count],
+            )
+            for i, certificate in enumerate(certificates)
+        ),
+        batch_size=2000,
+    )  # fmt: skip
+    IdentityProvider.objects.create(organization=org, enabled=True, certificate=certificates[0])

@@ -50,7 +50,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from certadmin.models import Certificate, IdentityProvider, SamlSsoConfig  # noqa: E402
+from certadmin.models import Certificate, SamlSsoConfig  # noqa: E402
 from deploy.mtls_stack import Stack  # noqa: E402
 from notifications.models import ExpiryNotice  # noqa: E402
 from orgs import permissions, services  # noqa: E402
@@ -88,20 +88,7 @@ def fill(org: Organization, count: int, *, uses: bool, recipient: User | None = 
     if not uses:
         return
     certificates = list(Certificate.objects.filter(organization=org).order_by("pk"))
-    SamlSsoConfig.objects.bulk_create(
-        (
-            SamlSsoConfig(
-                organization=org, name=f"Config {i}", issuer=f"https://sp.test/{i}",
-                idp_entity_id=f"https://idp.test/{i}", idp_login_url="https://idp.test/sso",
-                idp_certificate_pem="-----BEGIN CERTIFICATE-----\n",
-                request_signing_certificate=certificate,
-                assertion_decryption_certificate=certificates[(i + 1) % count],
-            )
-            for i, certificate in enumerate(certificates)
-        ),
-        batch_size=2000,
-    )  # fmt: skip
-    IdentityProvider.objects.create(organization=org, enabled=True, certificate=certificates[0])
+    _django.add_uses(org, certificates)
     due = [c for c in certificates if c.not_after and c.not_after <= now + timedelta(days=60)]
     ExpiryNotice.objects.bulk_create(
         (

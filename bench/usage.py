@@ -28,13 +28,12 @@ from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from certadmin import usage  # noqa: E402
-from certadmin.models import Certificate, IdentityProvider, SamlSsoConfig  # noqa: E402
+from certadmin.models import Certificate, SamlSsoConfig  # noqa: E402
 from certadmin.services import expired  # noqa: E402
 from orgs import permissions, services  # noqa: E402
 from orgs.models import Organization  # noqa: E402
 from tests.factories import UserFactory  # noqa: E402
 
-MAX_RATIO = 3.0
 PAGE = 50
 
 
@@ -58,20 +57,7 @@ def fill(org: Organization, count: int) -> None:
     )  # fmt: skip
     if connection.vendor == "sqlite":  # bulk_create returns no ids on old SQLite: read them
         certificates = list(Certificate.objects.filter(organization=org).order_by("pk"))
-    SamlSsoConfig.objects.bulk_create(
-        (
-            SamlSsoConfig(
-                organization=org, name=f"Config {i}", issuer=f"https://sp.test/{i}",
-                idp_entity_id=f"https://idp.test/{i}", idp_login_url="https://idp.test/sso",
-                idp_certificate_pem="-----BEGIN CERTIFICATE-----\n",
-                request_signing_certificate=certificate,
-                assertion_decryption_certificate=certificates[(i + 1) % count],
-            )
-            for i, certificate in enumerate(certificates)
-        ),
-        batch_size=2000,
-    )  # fmt: skip
-    IdentityProvider.objects.create(organization=org, enabled=True, certificate=certificates[0])
+    _django.add_uses(org, certificates)
 
 
 def median_ms(fn: Callable[[], object], runs: int) -> float:
@@ -166,7 +152,9 @@ def main() -> None:
     n_uses = sum(len(u) for u in usage.uses_by_certificate(ids).values())
     print(f"where-used for a page of {len(ids)} certificates ({n_uses} uses): {uses_ms:.2f} ms")
     label, page, floor = max(results, key=lambda r: r[1] / r[2])
-    print(f"worst ratio: {label} (goal <= {MAX_RATIO}); constant queries: {same}")
+    # The old goal "page <= 3x its main query" was withdrawn (issue 14); the pages' goals are
+    # against the admin changelist now (bench/pages.py). This ratio is printed for reference.
+    print(f"worst ratio: {label}; constant queries: {same}")
     print(f"RESULT usage_pages_ms={page:.1f} floor={floor:.1f} ratio={page / floor:.2f}")
 
 
