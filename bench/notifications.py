@@ -10,8 +10,9 @@ dropped after). The mail goes to an SMTP sink (aiosmtpd on 127.0.0.1, in a proce
 that it does not share this one's interpreter lock) through Django's SMTP backend.
 
 Per org: user 0 has the System Administrator profile, user 1 holds Receive Certificate
-Expiration Notifications through the standard permission set in two orgs out of three (so
-both "someone holds it" rules and the "nobody holds it" rule are exercised), users 2-4 are
+Expiration Notifications through the standard permission set in two orgs out of three (a
+non-admin holder: since issue 17 the admin then keeps every notice, as when nobody holds it;
+the holder is read and gets every notice), users 2-4 are
 Standard Users. One org in ten is in another time zone than UTC. Rows are inserted with raw
 SQL (the private key column gets a dummy blob; guardian rows are not needed by the job).
 

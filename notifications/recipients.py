@@ -1,9 +1,14 @@
-"""Who receives which expiration notices of an org (SPEC 4, the three rules).
+"""Who receives which expiration notices of an org (SPEC 4, the seed's rules exactly).
+
+An *admin* is an active member with the System Administrator profile or Modify All Data.
 
 1. Active users who hold Receive Certificate Expiration Notifications get every threshold.
-2. If at least one active user holds it, System Administrator / Modify All Data users who do
-   not hold it get only the 1-day and 0-day notices.
-3. If nobody holds it, every System Administrator / Modify All Data user gets every threshold.
+2. If at least one active **admin** holds it, admins who do not hold it get only the 1-day and
+   0-day notices (the seed: "When you assign this permission to at least one admin ...").
+3. Otherwise (nobody holds it, or only non-admins do), every admin gets every threshold: a
+   non-admin holder gets the notices but does not trigger the restriction of rule 2.
+
+`situation` names which of the three cases an org is in, for the Setup page.
 
 `apply_rules` is the rules alone (no database). The loaders read memberships with their
 profile and permission sets and compute each member's permissions with
@@ -76,13 +81,50 @@ class Recipient:
 
 RULE_HOLDER = "Holds Receive Certificate Expiration Notifications"
 RULE_URGENT_ONLY = (
-    "System Administrator or Modify All Data; others hold Receive Certificate Expiration "
-    "Notifications, so only the 1-day and 0-day notices"
+    "System Administrator or Modify All Data; another admin holds Receive Certificate "
+    "Expiration Notifications, so only the 1-day and 0-day notices"
 )
 RULE_NOBODY_HOLDS = (
     "System Administrator or Modify All Data, and nobody holds Receive Certificate "
     "Expiration Notifications"
 )
+RULE_NO_ADMIN_HOLDS = (
+    "System Administrator or Modify All Data, and no admin holds Receive Certificate "
+    "Expiration Notifications (only non-admins do)"
+)
+
+# The three cases an org can be in (`situation`).
+CASE_NOBODY = "nobody"
+CASE_ADMIN_HOLDS = "admin-holds"
+CASE_ONLY_NON_ADMINS = "only-non-admins"
+
+
+@dataclass(frozen=True)
+class Situation:
+    """Which case of the rules an org is in, with the holders that put it there."""
+
+    case: str
+    admin_holders: tuple[str, ...]  # usernames
+    other_holders: tuple[str, ...]
+
+    @property
+    def restricted(self) -> bool:
+        """Admins who do not hold the permission get only the urgent notices."""
+        return self.case == CASE_ADMIN_HOLDS
+
+
+def situation(members: Iterable[Member]) -> Situation:
+    """The case of `members` (one org's active members)."""
+    members = sorted(members, key=lambda m: m.username.lower())
+    admin_holders = tuple(m.username for m in members if RECEIVE in m.codes and m.is_admin)
+    other_holders = tuple(m.username for m in members if RECEIVE in m.codes and not m.is_admin)
+    if admin_holders:
+        case = CASE_ADMIN_HOLDS
+    elif other_holders:
+        case = CASE_ONLY_NON_ADMINS
+    else:
+        case = CASE_NOBODY
+    return Situation(case, admin_holders, other_holders)
 
 
 def _day_label(threshold: int) -> str:
@@ -94,12 +136,15 @@ def apply_rules(members: Iterable[Member], thresholds: Iterable[int]) -> list[Re
     every = frozenset(windows.normalize(thresholds))
     urgent = windows.urgent(every)
     members = sorted(members, key=lambda m: m.username.lower())
+    case = situation(members).case
     holders = [m for m in members if RECEIVE in m.codes]
     admins = [m for m in members if RECEIVE not in m.codes and m.is_admin]
-    if not holders:
-        return [Recipient(m, every, RULE_NOBODY_HOLDS) for m in admins]
     recipients = [Recipient(m, every, RULE_HOLDER) for m in holders]
-    if urgent:
+    if case == CASE_NOBODY:
+        recipients += [Recipient(m, every, RULE_NOBODY_HOLDS) for m in admins]
+    elif case == CASE_ONLY_NON_ADMINS:
+        recipients += [Recipient(m, every, RULE_NO_ADMIN_HOLDS) for m in admins]
+    elif urgent:
         recipients += [Recipient(m, urgent, RULE_URGENT_ONLY) for m in admins]
     return sorted(recipients, key=lambda r: r.username.lower())
 

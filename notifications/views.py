@@ -95,6 +95,7 @@ def _page(org: Organization, *, now: datetime) -> dict[str, Any]:
     members = recipients.active_members([org.pk]).get(org.pk, [])
     holders = [m for m in members if recipients.RECEIVE in m.codes]
     who = recipients.apply_rules(members, thresholds)
+    situation = recipients.situation(members)
     pset = services.notification_permission_set(org)
     rows, total = preview.preview(org, now=now, thresholds=thresholds, recipients=who)
     notices = list(ExpiryNotice.objects.for_org(org)[:RECENT_NOTICES])
@@ -102,6 +103,12 @@ def _page(org: Organization, *, now: datetime) -> dict[str, Any]:
         "thresholds": thresholds,
         "urgent": sorted(windows.urgent(thresholds), reverse=True),
         "recipients": who,
+        "situation": situation,
+        "cases": {
+            "nobody": recipients.CASE_NOBODY,
+            "admin_holds": recipients.CASE_ADMIN_HOLDS,
+            "only_non_admins": recipients.CASE_ONLY_NON_ADMINS,
+        },
         "holders": [
             {
                 "member": m,

@@ -94,6 +94,13 @@ def holder(org: Organization, user: User) -> User:
     return user
 
 
+def admin_holder(org: Organization, user: User) -> User:
+    """Make `user` an admin (Modify All Data) who holds Receive Certificate Expiration
+    Notifications in `org`: the holder that limits the other admins to the urgent notices."""
+    grant(org, user, RECEIVE, permissions.MODIFY_ALL_DATA.codename)
+    return user
+
+
 @pytest.fixture
 def mailoutbox(db: None, mailoutbox: list[Any]) -> list[Any]:
     """pytest-django's outbox, taken after the database fixture: its test-case setup

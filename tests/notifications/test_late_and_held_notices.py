@@ -18,6 +18,7 @@ from orgs.models import Organization
 from tests.notifications.conftest import (
     NOW,
     SmtpServer,
+    admin_holder,
     expected_line,
     expiring,
     free_port,
@@ -98,7 +99,7 @@ def test_a_larger_notice_whose_window_passed_is_still_superseded(
 def test_a_certificate_entering_a_window_later_the_same_day_waits_for_the_next_digest(
     mailoutbox: list[EmailMessage], acme: Organization, alice: User, bob: User
 ) -> None:
-    holder(acme, bob)
+    admin_holder(acme, bob)
     expiring(acme, "Morning", in_days(30))
     send_expiry_notices(now=NOW)
     expiring(acme, "Afternoon", in_days(10))

@@ -20,6 +20,7 @@ from orgs.models import AuditEvent, Organization
 from tests.notifications.conftest import (
     NOON,
     NOW,
+    admin_holder,
     ca_signed_expiring,
     expected_line,
     expiring,
@@ -162,8 +163,8 @@ def test_one_digest_per_recipient_per_org(
     carol: User,
     globex: Organization,
 ) -> None:
-    """bob holds the permission: he gets every line; alice only the day-of line."""
-    holder(acme, bob)
+    """bob, an admin, holds the permission: he gets every line; alice only the day-of line."""
+    admin_holder(acme, bob)
     expiring(acme, "Today", in_days(0))
     expiring(acme, "Soon", in_days(8))
     expiring(acme, "Later", in_days(45))

@@ -16,6 +16,7 @@ from notifications.models import ExpiryNotice, NotificationRun, NotificationRunO
 from notifications.recipients import RECEIVE
 from notifications.services import send_expiry_notices
 from orgs.models import AuditEvent, Membership, Organization
+from orgs.permissions import MODIFY_ALL_DATA as MAD
 from tests.conftest import grant, make_member
 from tests.notifications.conftest import expiring
 
@@ -33,7 +34,7 @@ def _soon(days: int) -> object:
 
 
 def test_shows_who_receives_what(alice_client: Client, acme: Organization, bob: User) -> None:
-    grant(acme, bob, RECEIVE)
+    grant(acme, bob, RECEIVE, MAD.codename)
 
     response = alice_client.get(_url(acme))
 
