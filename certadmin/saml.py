@@ -8,12 +8,14 @@ every call (PERFORMANCE.md: 0.7 ms vs 38 ms per signature).
 
 import base64
 import secrets
+import zlib
 from datetime import UTC, datetime, timedelta
 from typing import cast
+from urllib.parse import quote
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from lxml import etree
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
 from signxml.exceptions import InvalidInput
@@ -128,6 +130,58 @@ def authn_request(
         root, f"{{{SAMLP}}}NameIDPolicy", Format=NAMEID_UNSPECIFIED, AllowCreate="true"
     )
     return sign(root, key=key, chain=chain, method=method, position=1)
+
+
+# The SigAlg values of the HTTP-Redirect binding (SAML bindings 3.4.4.1).
+REDIRECT_SIG_ALGS = {
+    RSA_SHA256: ("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", hashes.SHA256),
+    RSA_SHA1: ("http://www.w3.org/2000/09/xmldsig#rsa-sha1", hashes.SHA1),
+}
+
+
+def authn_request_unsigned(
+    *, request_id: str, issuer: str, destination: str, acs_url: str, issue_instant: datetime
+) -> bytes:
+    """An <samlp:AuthnRequest> for the HTTP-Redirect binding, whose signature is over the
+    query string instead of inside the XML."""
+    root = etree.Element(
+        f"{{{SAMLP}}}AuthnRequest",
+        nsmap={"samlp": SAMLP, "saml": SAML},
+        ID=request_id,
+        Version="2.0",
+        IssueInstant=_utc(issue_instant),
+        Destination=destination,
+        AssertionConsumerServiceURL=acs_url,
+        ProtocolBinding=HTTP_POST,
+    )
+    etree.SubElement(root, f"{{{SAML}}}Issuer").text = issuer
+    etree.SubElement(
+        root, f"{{{SAMLP}}}NameIDPolicy", Format=NAMEID_UNSPECIFIED, AllowCreate="true"
+    )
+    return cast(bytes, etree.tostring(root, encoding="UTF-8"))
+
+
+def redirect_url(
+    *,
+    location: str,
+    message: bytes,
+    relay_state: str,
+    key: rsa.RSAPrivateKey,
+    method: str = RSA_SHA256,
+    parameter: str = "SAMLRequest",
+) -> str:
+    """`location` with the HTTP-Redirect binding's query: the message deflated and base64ed,
+    RelayState, SigAlg and the RSA signature over exactly those encoded octets."""
+    sig_alg, digest = REDIRECT_SIG_ALGS[method]
+    deflater = zlib.compressobj(9, zlib.DEFLATED, -15)  # raw DEFLATE, no zlib header
+    encoded = base64.b64encode(deflater.compress(message) + deflater.flush()).decode("ascii")
+    query = f"{parameter}={quote(encoded, safe='')}"
+    if relay_state:
+        query += f"&RelayState={quote(relay_state, safe='')}"
+    query += f"&SigAlg={quote(sig_alg, safe='')}"
+    signature = key.sign(query.encode("ascii"), padding.PKCS1v15(), digest())
+    query += f"&Signature={quote(base64.b64encode(signature).decode('ascii'), safe='')}"
+    return f"{location}{'&' if '?' in location else '?'}{query}"
 
 
 def _entity_descriptor(entity_id: str, now: datetime) -> etree._Element:

@@ -5,6 +5,7 @@ default that suits a laptop (SQLite, the django-q2 ORM broker, console email).
 """
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import certifi
@@ -216,6 +217,14 @@ EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "certadmin <noreply@localhost>")
 # Absolute links in emails (notifications) are built from this.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# SAML configurations still signing with the retired default proxy certificate log users in
+# until this moment (ISO 8601, UTC if no offset; docs/sso.md). Default: 90 days after the
+# retirement on 2026-11-28.
+CERTADMIN_PROXY_DEADLINE = datetime.fromisoformat(
+    os.environ.get("CERTADMIN_PROXY_DEADLINE", "2027-02-26T00:00:00+00:00")
+)
+if CERTADMIN_PROXY_DEADLINE.tzinfo is None:
+    CERTADMIN_PROXY_DEADLINE = CERTADMIN_PROXY_DEADLINE.replace(tzinfo=UTC)
 
 # Expiration notices (SPEC 4; docs/notifications.md): days before a certificate's expiration
 # date (in its org's time zone) at which its notices are due; 1 = the day before, 0 = the day.

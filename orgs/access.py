@@ -28,6 +28,10 @@ R = TypeVar("R", bound=HttpResponseBase)  # what the view answers: a page, a str
 QS = TypeVar("QS", bound=QuerySet[Any])  # a model's own QuerySet class, its named reads kept
 
 
+# Set by a single sign-on login (certadmin.views.sso_login): the session may open that org only.
+SSO_ORG_SESSION_KEY = "certadmin_sso_org"
+
+
 class MissingPermission(PermissionDenied):
     """403 naming the permission; templates/403.html shows `exception.label`."""
 
@@ -47,6 +51,9 @@ def org_member_required(view: Callable[..., R]) -> Callable[..., R]:
     @wraps(view)
     def wrapper(request: HttpRequest, org: str, *args: Any, **kwargs: Any) -> R:
         # LoginRequiredMiddleware has already sent anonymous users to the login page.
+        pinned = request.session.get(SSO_ORG_SESSION_KEY) if hasattr(request, "session") else None
+        if pinned is not None and pinned != org:
+            raise Http404("No such organization.")  # logged in by another org's SSO
         membership = _membership(org, cast(int, request.user.pk))
         if membership is None:
             raise Http404("No such organization.")

@@ -132,6 +132,13 @@ class Membership(models.Model):
     )
     profile = models.ForeignKey(Profile, on_delete=models.PROTECT, related_name="memberships")
     permission_sets = models.ManyToManyField(PermissionSet, blank=True, related_name="memberships")
+    # The NameID an identity provider sends for this user (SAML single sign-on, issue 16).
+    federation_id = models.CharField(
+        "Federation ID",
+        max_length=255,
+        blank=True,
+        help_text="The NameID your identity provider sends for this user (single sign-on).",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -139,7 +146,13 @@ class Membership(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "user"], name="orgs_one_membership_per_org"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "federation_id"],
+                condition=~models.Q(federation_id=""),
+                name="orgs_federation_id_unique_per_org",
+                violation_error_message="Another user of this org has this Federation ID.",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from orgs import permissions, services
 from orgs.access import (
+    SSO_ORG_SESSION_KEY,
     get_for_member,
     memberships_of,
     org_member_required,
@@ -42,6 +43,8 @@ def home(request: HttpRequest) -> HttpResponse:
     """The org switcher; straight to Setup when the user is in exactly one org."""
     # LoginRequiredMiddleware has let no anonymous user in.
     memberships = list(memberships_of(cast(User, request.user)))
+    if pinned := request.session.get(SSO_ORG_SESSION_KEY):  # logged in by an org's SSO
+        memberships = [m for m in memberships if m.organization.public_id == pinned]
     if len(memberships) == 1:
         return redirect(memberships[0].organization)
     return render(request, "orgs/org_switcher.html", {"memberships": memberships})

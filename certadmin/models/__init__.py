@@ -3,7 +3,14 @@
 from certadmin.models.api import ApiToken
 from certadmin.models.certificate import Certificate
 from certadmin.models.mutual_auth import MutualAuthCertificate
-from certadmin.models.sso import IdentityProvider, ProxyCertificate, SamlSsoConfig
+from certadmin.models.sso import (
+    IdentityProvider,
+    ProxyCertificate,
+    SamlAuthnRequest,
+    SamlConsumedAssertion,
+    SamlSsoConfig,
+    ServiceProvider,
+)
 
 __all__ = [
     "ApiToken",
@@ -11,5 +18,8 @@ __all__ = [
     "IdentityProvider",
     "MutualAuthCertificate",
     "ProxyCertificate",
+    "SamlAuthnRequest",
+    "SamlConsumedAssertion",
     "SamlSsoConfig",
+    "ServiceProvider",
 ]

@@ -109,6 +109,24 @@ class SamlSsoConfig(models.Model):
         on_delete=models.PROTECT,
         related_name="saml_decryption_configs",
     )
+    # The login itself (issue 16): each off by default.
+    show_on_login_page = models.BooleanField(
+        "Show on the login page",
+        default=False,
+        help_text="Offer “Log in with <name>” on the login page of this installation.",
+    )
+    allow_idp_initiated = models.BooleanField(
+        "Allow IdP-initiated login",
+        default=False,
+        help_text="Accept responses that answer no request of ours (started at the identity "
+        "provider). Replays are still refused.",
+    )
+    jit_provisioning = models.BooleanField(
+        "Create unknown users (just-in-time)",
+        default=False,
+        help_text="A user the identity provider vouches for but who has no membership with "
+        "that Federation ID is created as a Standard User of this org.",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -214,3 +232,106 @@ def sso_use_url(org: str, ref: uuid.UUID) -> str:
 
 def idp_use_url(org: str, ref: uuid.UUID) -> str:
     return reverse("certadmin:idp-settings", args=[org])
+
+
+class SamlAuthnRequest(models.Model):
+    """An AuthnRequest we sent, remembered server-side until its response arrives: a response's
+    InResponseTo must name one of these, unanswered and recent (the ACS gets no session cookie
+    on the identity provider's cross-site POST, so the session cannot hold it)."""
+
+    config = models.ForeignKey(SamlSsoConfig, on_delete=models.CASCADE, related_name="requests")
+    request_id = models.CharField(max_length=64, unique=True)
+    relay_state = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "SAML AuthnRequest sent"
+
+    def __str__(self) -> str:
+        return self.request_id
+
+
+class SamlConsumedAssertion(models.Model):
+    """The id of every assertion accepted, kept until it expires: the same assertion posted
+    again is a replay. The unique constraint settles two concurrent posts."""
+
+    config = models.ForeignKey(SamlSsoConfig, on_delete=models.CASCADE, related_name="+")
+    assertion_id = models.CharField(max_length=256)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = "SAML assertion consumed"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["config", "assertion_id"], name="certadmin_saml_assertion_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.assertion_id
+
+
+class ServiceProvider(models.Model):
+    """An application that logs its users in with the org's Identity Provider."""
+
+    class NameIdFormat(models.TextChoices):
+        UNSPECIFIED = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified", "Unspecified"
+        EMAIL = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress", "Email address"
+        PERSISTENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent", "Persistent"
+
+    class Subject(models.TextChoices):
+        USERNAME = "username", "Username"
+        EMAIL = "email", "Email"
+        FEDERATION_ID = "federation_id", "Federation ID"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(
+        "orgs.Organization", on_delete=models.CASCADE, related_name="service_providers"
+    )
+    name = models.CharField(max_length=80)
+    entity_id = models.CharField("Entity ID", max_length=255)
+    acs_url = models.URLField("Assertion Consumer Service URL", max_length=500)
+    certificate_pem = models.TextField(
+        "Service Provider Certificate",
+        blank=True,
+        help_text="Checks the signature of its AuthnRequests; assertions are encrypted to it "
+        "when asked.",
+    )
+    certificate_subject = models.CharField(max_length=1000, blank=True)
+    certificate_not_after = models.DateTimeField(null=True, blank=True)
+    name_id_format = models.CharField(
+        "NameID Format",
+        max_length=80,
+        choices=NameIdFormat.choices,
+        default=NameIdFormat.UNSPECIFIED,
+    )
+    subject = models.CharField(
+        "NameID value", max_length=16, choices=Subject.choices, default=Subject.USERNAME
+    )
+    attribute_mapping = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Attribute name → user field (username, email, first_name, last_name, "
+        "federation_id).",
+    )
+    encrypt_assertions = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    modified_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "service provider"
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "entity_id"],
+                name="certadmin_sp_entity_unique_per_org",
+                violation_error_message="A service provider with this Entity ID already exists.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("certadmin:idp-sp-detail", args=[self.organization.public_id, self.uuid])

@@ -5,8 +5,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from certadmin import errors
+from certadmin.views import sso_login
 from orgs import views as org_views
-from orgs.auth import SetupAuthenticationForm
 
 handler400 = errors.bad_request
 handler403 = errors.permission_denied
@@ -16,13 +16,12 @@ handler500 = errors.server_error
 urlpatterns = [
     path("", org_views.home, name="home"),
     path("healthz", org_views.healthz, name="healthz"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(authentication_form=SetupAuthenticationForm),
-        name="login",
-    ),
+    path("accounts/login/", sso_login.SetupLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    # Single sign-on with an org's identity provider: anonymous by nature (issue 16).
+    path("o/<str:org>/sso/<uuid:sso>/login", sso_login.sso_login_start, name="sso-login"),
+    path("o/<str:org>/sso/<uuid:sso>/acs", sso_login.sso_acs, name="sso-acs"),
     path("api/", include("certadmin.api.urls")),
     path("o/<str:org>/setup/", include("orgs.urls")),
     path("o/<str:org>/setup/", include("keys.urls")),

@@ -1,0 +1,335 @@
+"""The Assertion Consumer Service's checks of a SAML response (pure: lxml, signxml, xmlsec).
+
+Signatures are checked by signxml's verifier against the configured identity provider
+certificate only, and everything read afterwards comes from the element signxml returns as
+signed (never from the document as posted). Encrypted assertions are decrypted by xmlsec
+(libxmlsec1) with the private key handed over in memory. Any refusal raises `Refused` with a
+short code (for the audit trail and tests) and a sentence to show the user.
+"""
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import cast
+
+import xmlsec
+from cryptography import x509
+from lxml import etree
+from signxml.exceptions import InvalidInput, InvalidSignature
+from signxml.verifier import SignatureConfiguration, XMLVerifier
+
+from certadmin.saml import DS, SAML, SAMLP
+
+XENC = "http://www.w3.org/2001/04/xmlenc#"
+SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
+BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
+# Clocks of the identity provider and this server may differ by this much.
+CLOCK_SKEW = timedelta(minutes=2)
+# An assertion is a few KiB; a 256 KiB post is not a response from an identity provider.
+MAX_RESPONSE_BYTES = 256 * 1024
+# RSA PKCS#1 v1.5 key transport is open to padding-oracle attacks: OAEP only.
+KEY_TRANSPORTS = {
+    "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p",
+    "http://www.w3.org/2009/xmlenc11#rsa-oaep",
+}
+
+_PARSER = etree.XMLParser(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    huge_tree=False,
+    remove_comments=True,  # a comment inside a NameID must not split what we read from it
+    remove_pis=True,
+)
+_SIGNED_AT_ROOT = SignatureConfiguration(location="./", expect_references=1)
+
+
+class Refused(Exception):
+    """The response is refused; `code` names the check, `reason` is for the user and admin."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What this service provider configuration accepts."""
+
+    idp_entity_id: str
+    idp_certificate: x509.Certificate
+    audience: str  # our entity id
+    acs_url: str  # the Destination and Recipient
+    now: datetime
+    decryption_key_pem: bytes | None = None  # unsealed by the caller, in memory only
+    skew: timedelta = CLOCK_SKEW
+
+
+@dataclass(frozen=True)
+class Assertion:
+    """What a valid response says, read from signed elements only."""
+
+    response_id: str
+    assertion_id: str
+    in_response_to: str | None
+    name_id: str
+    name_id_format: str
+    not_on_or_after: datetime  # how long the assertion id must be remembered against replay
+    encrypted: bool
+    attributes: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _q(ns: str, tag: str) -> str:
+    return f"{{{ns}}}{tag}"
+
+
+def parse_document(raw: bytes) -> etree._Element:
+    """Parse XML without DTDs, entities or network access; a DOCTYPE is refused outright."""
+    if len(raw) > MAX_RESPONSE_BYTES:
+        raise Refused("too_large", "The SAML response is too large.")
+    if b"<!DOCTYPE" in raw.upper() or b"<!ENTITY" in raw.upper():
+        raise Refused("doctype", "The SAML response contains a DOCTYPE or entity declarations.")
+    try:
+        tree = etree.fromstring(raw, parser=_PARSER).getroottree()
+    except etree.XMLSyntaxError as exc:
+        raise Refused("malformed", "The SAML response is not well-formed XML.") from exc
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        raise Refused("doctype", "The SAML response contains a DOCTYPE or entity declarations.")
+    return tree.getroot()
+
+
+def decode_post(value: str) -> bytes:
+    """The SAMLResponse form field of the HTTP-POST binding (base64)."""
+    try:
+        raw = base64.b64decode(value.encode("ascii"), validate=False)
+    except (binascii.Error, UnicodeEncodeError) as exc:
+        raise Refused("malformed", "The SAMLResponse field is not base64.") from exc
+    if not raw:
+        raise Refused("malformed", "The SAMLResponse field is empty.")
+    return raw
+
+
+def _has_signature(element: etree._Element) -> bool:
+    return element.find(_q(DS, "Signature")) is not None
+
+
+def _verify(element: etree._Element, expected: Expected, what: str) -> etree._Element:
+    """Verify the enveloped signature that is a child of `element` and return what signxml
+    says was signed, which must be that element itself (same tag and ID)."""
+    standalone = etree.fromstring(etree.tostring(element), parser=_PARSER)
+    try:
+        result = XMLVerifier().verify(
+            standalone,
+            x509_cert=expected.idp_certificate,
+            id_attribute="ID",
+            expect_config=_SIGNED_AT_ROOT,
+        )
+    except (InvalidSignature, InvalidInput) as exc:
+        raise Refused(
+            "bad_signature",
+            f"The {what} signature does not verify with the identity provider certificate "
+            "of this configuration.",
+        ) from exc
+    signed = cast(etree._Element, getattr(result, "signed_xml", None))
+    if signed is None or signed.tag != element.tag or signed.get("ID") != element.get("ID"):
+        raise Refused("wrapped", f"The {what} signature covers another element.")
+    return signed
+
+
+def _decrypt(encrypted: etree._Element, expected: Expected) -> etree._Element:
+    if expected.decryption_key_pem is None:
+        raise Refused(
+            "no_decryption_key",
+            "The assertion is encrypted but this configuration has no Assertion Decryption "
+            "Certificate.",
+        )
+    data = encrypted.find(_q(XENC, "EncryptedData"))
+    if data is None:
+        raise Refused("malformed", "The encrypted assertion holds no EncryptedData.")
+    for method in encrypted.iter(_q(XENC, "EncryptionMethod")):
+        parent = method.getparent()
+        wraps_key = parent is not None and parent.tag == _q(XENC, "EncryptedKey")
+        if wraps_key and method.get("Algorithm") not in KEY_TRANSPORTS:
+            raise Refused("weak_encryption", "The assertion's key is not wrapped with RSA-OAEP.")
+    standalone = etree.fromstring(etree.tostring(data), parser=_PARSER)
+    manager = xmlsec.KeysManager()
+    manager.add_key(
+        xmlsec.Key.from_memory(expected.decryption_key_pem, xmlsec.constants.KeyDataFormatPem)
+    )
+    try:
+        decrypted = xmlsec.EncryptionContext(manager).decrypt(standalone)
+    except xmlsec.Error as exc:
+        raise Refused(
+            "decryption_failed",
+            "The assertion could not be decrypted with the Assertion Decryption Certificate's "
+            "key (was it encrypted to another certificate?).",
+        ) from exc
+    if not isinstance(decrypted, etree._Element):
+        raise Refused("malformed", "The encrypted assertion does not hold an XML element.")
+    # Re-read the plaintext with the same safe parser as the envelope.
+    assertion = parse_document(etree.tostring(decrypted))
+    if assertion.tag != _q(SAML, "Assertion"):
+        raise Refused("malformed", "The encrypted assertion does not hold an Assertion.")
+    return assertion
+
+
+def _time(value: str | None, what: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)  # Python 3.11 reads the "Z"
+    except ValueError as exc:
+        raise Refused("malformed", f"The {what} time is not a valid dateTime.") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _text(element: etree._Element | None) -> str:
+    return (element.text or "").strip() if element is not None else ""
+
+
+def _check_issuer(element: etree._Element, expected: Expected, required: bool) -> None:
+    issuer = element.find(_q(SAML, "Issuer"))
+    if issuer is None and not required:
+        return
+    if _text(issuer) != expected.idp_entity_id:
+        raise Refused(
+            "wrong_issuer",
+            f"The response comes from {_text(issuer)[:200] or 'no issuer'!r}, not from this "
+            "configuration's Identity Provider Entity ID.",
+        )
+
+
+def _check_conditions(assertion: etree._Element, expected: Expected) -> datetime:
+    """NotBefore/NotOnOrAfter and the audience; returns the assertion's end of validity."""
+    now, skew = expected.now, expected.skew
+    conditions = assertion.find(_q(SAML, "Conditions"))
+    if conditions is None:
+        raise Refused("no_conditions", "The assertion has no Conditions (audience, validity).")
+    not_before = _time(conditions.get("NotBefore"), "NotBefore")
+    not_on_or_after = _time(conditions.get("NotOnOrAfter"), "NotOnOrAfter")
+    if not_before is not None and now + skew < not_before:
+        raise Refused("not_yet_valid", "The assertion is not valid yet (check the clocks).")
+    if not_on_or_after is not None and now - skew >= not_on_or_after:
+        raise Refused("expired", "The assertion has expired.")
+    restrictions = conditions.findall(_q(SAML, "AudienceRestriction"))
+    if not restrictions:
+        raise Refused("wrong_audience", "The assertion names no audience.")
+    for restriction in restrictions:  # every restriction must admit us (SAML core 2.5.1.4)
+        audiences = {_text(a) for a in restriction.findall(_q(SAML, "Audience"))}
+        if expected.audience not in audiences:
+            raise Refused(
+                "wrong_audience",
+                "The assertion is meant for another service provider (its audience is not "
+                "this configuration's Issuer).",
+            )
+    return not_on_or_after or now + timedelta(minutes=5)
+
+
+def _check_subject(assertion: etree._Element, expected: Expected) -> tuple[str, str, str | None]:
+    """The NameID, its format and the InResponseTo of the bearer confirmation."""
+    subject = assertion.find(_q(SAML, "Subject"))
+    name_id = subject.find(_q(SAML, "NameID")) if subject is not None else None
+    if subject is None or name_id is None or not _text(name_id):
+        raise Refused("no_name_id", "The assertion names no user (no NameID).")
+    confirmations = [
+        data
+        for confirmation in subject.findall(_q(SAML, "SubjectConfirmation"))
+        if confirmation.get("Method") == BEARER
+        for data in confirmation.findall(_q(SAML, "SubjectConfirmationData"))
+    ]
+    if not confirmations:
+        raise Refused("no_confirmation", "The assertion has no bearer subject confirmation.")
+    refusal: Refused | None = None
+    for data in confirmations:
+        recipient = data.get("Recipient")
+        until = _time(data.get("NotOnOrAfter"), "SubjectConfirmationData NotOnOrAfter")
+        if recipient != expected.acs_url:
+            refusal = Refused(
+                "wrong_recipient",
+                "The assertion is meant for another Assertion Consumer Service URL (Recipient).",
+            )
+        elif until is None or expected.now - expected.skew >= until:
+            refusal = Refused("expired", "The assertion's subject confirmation has expired.")
+        else:
+            return (
+                _text(name_id),
+                name_id.get("Format") or "",
+                data.get("InResponseTo"),
+            )
+    assert refusal is not None
+    raise refusal
+
+
+def _attributes(assertion: etree._Element) -> dict[str, list[str]]:
+    values: dict[str, list[str]] = {}
+    for attribute in assertion.iter(_q(SAML, "Attribute")):
+        name = attribute.get("Name") or ""
+        values.setdefault(name, []).extend(
+            _text(v) for v in attribute.findall(_q(SAML, "AttributeValue"))
+        )
+    return values
+
+
+def check_response(raw: bytes, expected: Expected) -> Assertion:
+    """Every check of SAML core and the Web Browser SSO profile this SP relies on; Refused."""
+    document = parse_document(raw)
+    if document.tag != _q(SAMLP, "Response"):
+        raise Refused("malformed", "The posted document is not a SAML Response.")
+    response_signed = _has_signature(document)
+    response = _verify(document, expected, "response") if response_signed else document
+    status = response.find(f"{_q(SAMLP, 'Status')}/{_q(SAMLP, 'StatusCode')}")
+    if status is None or status.get("Value") != SUCCESS:
+        code = status.get("Value", "") if status is not None else "none"
+        raise Refused(
+            "idp_status", f"The identity provider did not log the user in (status {code[-60:]})."
+        )
+    _check_issuer(response, expected, required=False)
+    destination = response.get("Destination")
+    if destination is not None and destination != expected.acs_url:
+        raise Refused(
+            "wrong_destination",
+            "The response was sent to another Assertion Consumer Service URL (Destination).",
+        )
+    if response_signed and destination is None:
+        raise Refused("wrong_destination", "The signed response names no Destination.")
+    # Exactly one assertion anywhere: a second one (beside the signed one, or the signed one
+    # moved into Extensions or elsewhere) is signature wrapping.
+    plain = list(response.iter(_q(SAML, "Assertion")))
+    encrypted = list(response.iter(_q(SAML, "EncryptedAssertion")))
+    if len(plain) + len(encrypted) != 1:
+        raise Refused(
+            "assertion_count",
+            f"The response holds {len(plain) + len(encrypted)} assertions; exactly one is "
+            "accepted.",
+        )
+    if encrypted:
+        if encrypted[0].getparent() is not response:
+            raise Refused("wrapped", "The assertion is not where SAML puts it.")
+        assertion = _decrypt(encrypted[0], expected)
+    else:
+        assertion = plain[0]
+        if assertion.getparent() is not response:
+            raise Refused("wrapped", "The assertion is not where SAML puts it.")
+    assertion_signed = _has_signature(assertion)
+    if assertion_signed:
+        assertion = _verify(assertion, expected, "assertion")
+    if not (response_signed or assertion_signed):
+        raise Refused("unsigned", "Neither the response nor the assertion is signed.")
+    _check_issuer(assertion, expected, required=True)
+    until = _check_conditions(assertion, expected)
+    name_id, name_format, confirmation_irt = _check_subject(assertion, expected)
+    response_irt = response.get("InResponseTo") if response_signed else None
+    if response_irt and confirmation_irt and response_irt != confirmation_irt:
+        raise Refused("unknown_request", "The response and its assertion answer other requests.")
+    return Assertion(
+        response_id=response.get("ID") or "",
+        assertion_id=assertion.get("ID") or "",
+        in_response_to=confirmation_irt or response_irt,
+        name_id=name_id,
+        name_id_format=name_format,
+        not_on_or_after=until,
+        encrypted=bool(encrypted),
+        attributes=_attributes(assertion),
+    )

@@ -1,0 +1,290 @@
+"""Logging in to certadmin with an org's identity provider (issue 16): SP-initiated requests,
+the Assertion Consumer Service's bookkeeping (requests remembered, replays refused), the
+user's match by Federation ID, just-in-time creation, and the audit trail of every attempt.
+
+The XML checks themselves are certadmin.saml_acs (signxml + xmlsec)."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from cryptography.hazmat.primitives import serialization
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from certadmin import crypto, saml, saml_acs
+from certadmin.models import SamlAuthnRequest, SamlConsumedAssertion, SamlSsoConfig
+from certadmin.services import certificates
+from certadmin.services import sso as sso_services
+from orgs import permissions
+from orgs.access import held_permissions
+from orgs.models import Membership, Organization
+from orgs.services import add_member, record_audit, standard_profile
+
+SECTION_LOGIN = "Single Sign-On Login"
+# An AuthnRequest must be answered within this time.
+REQUEST_LIFETIME = timedelta(minutes=10)
+Refused = saml_acs.Refused
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    membership: Membership
+    redirect_to: str
+    created: bool  # just-in-time
+
+
+def login_path(config: SamlSsoConfig) -> str:
+    return reverse("sso-login", args=[config.organization.public_id, config.uuid])
+
+
+def login_url(config: SamlSsoConfig) -> str:
+    """Where a user starts logging in with this configuration (shown on its page)."""
+    return f"{settings.SITE_URL}{login_path(config)}"
+
+
+def proxy_deadline() -> datetime:
+    """After this moment a configuration still signing with the retired default proxy
+    certificate no longer logs anyone in (installation setting CERTADMIN_PROXY_DEADLINE)."""
+    deadline: datetime = settings.CERTADMIN_PROXY_DEADLINE
+    return deadline
+
+
+def expired_certificates(config: SamlSsoConfig, *, now: datetime | None = None) -> list[str]:
+    """The certificates of this configuration that have expired, by role (the flag on its
+    page and at login). The retired proxy certificate counts as expired, as the seed says."""
+    now = now or timezone.now()
+    found = []
+    if config.proxy_certificate_id is not None:
+        found.append("Request Signing Certificate (the retired default proxy certificate)")
+    signer = config.request_signing_certificate
+    if signer is not None and signer.not_after is not None and signer.not_after <= now:
+        found.append(f"Request Signing Certificate ({signer.unique_name})")
+    decrypter = config.assertion_decryption_certificate
+    if decrypter is not None and decrypter.not_after is not None and decrypter.not_after <= now:
+        found.append(f"Assertion Decryption Certificate ({decrypter.unique_name})")
+    if config.idp_certificate_not_after is not None and config.idp_certificate_not_after <= now:
+        found.append("Identity Provider Certificate")
+    return found
+
+
+def _check_usable(config: SamlSsoConfig, now: datetime) -> None:
+    if config.proxy_certificate_id is not None and now >= proxy_deadline():
+        raise Refused(
+            "proxy_deadline",
+            f"{config.name} still signs with the retired default proxy certificate, which "
+            "stopped working at the deadline. An administrator must choose a new Request "
+            "Signing Certificate.",
+        )
+
+
+def _audit_failure(config: SamlSsoConfig, refused: Refused, detail: str = "") -> None:
+    record_audit(
+        org=config.organization,
+        acting_user=None,
+        section=SECTION_LOGIN,
+        action="samlLoginFailed",
+        message=f"SAML login with {config.name} refused ({refused.code}): {refused.reason}{detail}",
+    )
+
+
+def begin_login(
+    config: SamlSsoConfig, *, relay_state: str = "", now: datetime | None = None
+) -> str:
+    """Remember a new AuthnRequest and return the identity provider URL that carries it
+    (HTTP-Redirect binding, signed with the Request Signing Certificate's key)."""
+    now = now or timezone.now()
+    try:
+        _check_usable(config, now)
+    except Refused as refused:
+        _audit_failure(config, refused)
+        raise
+    request_id = saml.new_id()
+    SamlAuthnRequest.objects.filter(created_at__lt=now - timedelta(days=1)).delete()
+    SamlAuthnRequest.objects.create(
+        config=config, request_id=request_id, relay_state=relay_state[:500], created_at=now
+    )
+    key, _ = sso_services.request_signer(config)
+    message = saml.authn_request_unsigned(
+        request_id=request_id,
+        issuer=config.issuer,
+        destination=config.idp_login_url,
+        acs_url=sso_services.acs_url(config),
+        issue_instant=now,
+    )
+    return saml.redirect_url(
+        location=config.idp_login_url,
+        message=message,
+        relay_state="",
+        key=key,
+        method=config.signature_method,
+    )
+
+
+def expected(config: SamlSsoConfig, *, now: datetime) -> saml_acs.Expected:
+    """What the ACS of `config` accepts. The decryption key is unsealed here, in memory only,
+    and handed to xmlsec as PEM bytes that are never written anywhere."""
+    decrypter = config.assertion_decryption_certificate
+    key_pem = None
+    if decrypter is not None:
+        key_pem = certificates.load_private_key(decrypter).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    return saml_acs.Expected(
+        idp_entity_id=config.idp_entity_id,
+        idp_certificate=crypto.parse_certificates(config.idp_certificate_pem.encode())[0],
+        audience=config.issuer,
+        acs_url=sso_services.acs_url(config),
+        now=now,
+        decryption_key_pem=key_pem,
+    )
+
+
+def _answer_request(config: SamlSsoConfig, request_id: str | None, now: datetime) -> str:
+    """Mark the AuthnRequest the response answers; its relay state. IdP-initiated responses
+    (no InResponseTo) only where the configuration allows them."""
+    if not request_id:
+        if not config.allow_idp_initiated:
+            raise Refused(
+                "idp_initiated",
+                "The response answers no request of ours (IdP-initiated login), which this "
+                "configuration does not allow.",
+            )
+        return ""
+    sent = SamlAuthnRequest.objects.filter(config=config, request_id=request_id).first()
+    if sent is None:
+        raise Refused("unknown_request", "The response answers a request we never sent.")
+    if sent.answered_at is not None:
+        raise Refused("replay", "The request this response answers was already answered.")
+    if sent.created_at < now - REQUEST_LIFETIME:
+        raise Refused("request_expired", "The login took too long; start it again.")
+    answered = SamlAuthnRequest.objects.filter(pk=sent.pk, answered_at=None).update(answered_at=now)
+    if answered != 1:  # a concurrent post of the same response won
+        raise Refused("replay", "The request this response answers was already answered.")
+    return sent.relay_state
+
+
+def _remember(config: SamlSsoConfig, assertion: saml_acs.Assertion, now: datetime) -> None:
+    SamlConsumedAssertion.objects.filter(expires_at__lt=now).delete()
+    try:
+        with transaction.atomic():
+            SamlConsumedAssertion.objects.create(
+                config=config,
+                assertion_id=assertion.assertion_id[:256],
+                expires_at=max(assertion.not_on_or_after, now) + saml_acs.CLOCK_SKEW,
+            )
+    except IntegrityError as exc:
+        raise Refused("replay", "This response was already used to log in.") from exc
+
+
+def _jit_member(config: SamlSsoConfig, assertion: saml_acs.Assertion) -> Membership:
+    org = config.organization
+    username = assertion.name_id[:150]
+    if User.objects.filter(username__iexact=username).exists():
+        raise Refused(
+            "jit_username_taken",
+            f"No user of {org.name} has the Federation ID {assertion.name_id[:200]!r}, and "
+            "the username is taken, so none could be created.",
+        )
+    email = next(
+        iter(assertion.attributes.get("email") or assertion.attributes.get("mail") or []), ""
+    )
+    if "@" in assertion.name_id and not email:
+        email = assertion.name_id
+    user = User(username=username, email=email[:254])
+    user.set_unusable_password()
+    user.save()
+    membership = add_member(
+        org=org,
+        user=user,
+        profile=standard_profile(org, permissions.STANDARD_USER),
+        acting_user=None,
+    )
+    membership.federation_id = assertion.name_id
+    membership.save(update_fields=["federation_id"])
+    record_audit(
+        org=org,
+        acting_user=None,
+        section=SECTION_LOGIN,
+        action="createdUserJit",
+        message=f"Created user {username} just in time from SAML SSO configuration "
+        f"{config.name} (Federation ID {assertion.name_id[:200]})",
+    )
+    return membership
+
+
+def _member(config: SamlSsoConfig, assertion: saml_acs.Assertion) -> tuple[Membership, bool]:
+    """The org's member with this Federation ID (this org only), or one made just in time."""
+    org = config.organization
+    membership = (
+        Membership.objects.select_related("user", "organization")
+        .filter(organization=org, federation_id=assertion.name_id)
+        .first()
+    )
+    created = False
+    if membership is None:
+        if not config.jit_provisioning:
+            raise Refused(
+                "unknown_user",
+                f"No user of {org.name} has the Federation ID {assertion.name_id[:200]!r}. "
+                "An administrator can set it on the user's page.",
+            )
+        with transaction.atomic():
+            membership = _jit_member(config, assertion)
+        created = True
+    user = membership.user
+    if not user.is_active:
+        raise Refused("inactive_user", f"The user {user.username} is deactivated.")
+    if permissions.API_ONLY_USER.codename in held_permissions(user, org):
+        raise Refused("api_only", f"The user {user.username} is an API Only user.")
+    return membership, created
+
+
+def _redirect_to(org: Organization, relay_state: str) -> str:
+    home = reverse("orgs:setup-home", args=[org.public_id])
+    prefix = f"/o/{org.public_id}/"
+    if (
+        relay_state.startswith(prefix)
+        and url_has_allowed_host_and_scheme(relay_state, allowed_hosts=None)
+        and "\\" not in relay_state
+    ):
+        return relay_state
+    return home
+
+
+def consume_response(
+    config: SamlSsoConfig, *, saml_response: str, relay_state: str = "", now: datetime | None = None
+) -> LoginResult:
+    """Check a posted response and find the user it logs in; Refused (audited) otherwise."""
+    now = now or timezone.now()
+    name_id = ""
+    try:
+        _check_usable(config, now)
+        assertion = saml_acs.check_response(
+            saml_acs.decode_post(saml_response), expected(config, now=now)
+        )
+        name_id = assertion.name_id
+        with transaction.atomic():
+            stored_relay = _answer_request(config, assertion.in_response_to, now)
+            _remember(config, assertion, now)
+        membership, created = _member(config, assertion)
+    except Refused as refused:
+        _audit_failure(config, refused, f" (NameID {name_id[:100]})" if name_id else "")
+        raise
+    flags = expired_certificates(config, now=now)
+    record_audit(
+        org=config.organization,
+        acting_user=membership.user,
+        section=SECTION_LOGIN,
+        action="samlLogin",
+        message=f"{membership.user.username} logged in with SAML SSO configuration "
+        f"{config.name}{' (IdP-initiated)' if not assertion.in_response_to else ''}"
+        f"{'; expired: ' + ', '.join(flags) if flags else ''}",
+    )
+    target = _redirect_to(config.organization, stored_relay or relay_state)
+    return LoginResult(membership=membership, redirect_to=target, created=created)

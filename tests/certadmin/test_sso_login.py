@@ -1,0 +1,383 @@
+"""Logging in to certadmin with an org's identity provider (issue 16): round trips with a
+pysaml2 IdP (signed response, signed assertion, encrypted assertion), and every attack the
+issue lists, each refused with its reason, audited, and nobody logged in."""
+
+import copy
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from lxml import etree
+
+from certadmin.models import SamlAuthnRequest, SamlSsoConfig
+from certadmin.saml import SAML, SAMLP
+from certadmin.services import sso as sso_services
+from certadmin.services import sso_login
+from orgs.access import SSO_ORG_SESSION_KEY
+from orgs.models import AuditEvent, Membership, Organization
+from tests.certadmin import saml_peers as peers
+from tests.certadmin.sso_helpers import fast_rsa, make_config, rsa_certificate  # noqa: F401
+from tests.conftest import make_member
+
+pytestmark = pytest.mark.usefixtures("fast_rsa")
+
+
+def set_federation_id(org: Organization, user: User, value: str) -> None:
+    Membership.objects.filter(organization=org, user=user).update(federation_id=value)
+
+
+@pytest.fixture
+def config(acme: Organization, alice: User) -> SamlSsoConfig:
+    config = make_config(acme, "Okta", signer=rsa_certificate(acme))
+    config.idp_entity_id = peers.IDP_ENTITY_ID
+    config.idp_login_url = peers.IDP_LOGIN_URL
+    config.idp_certificate_pem = peers.idp_certificate_pem()
+    config.save()
+    set_federation_id(acme, alice, "alice@acme.test")
+    return config
+
+
+def login_url(config: SamlSsoConfig) -> str:
+    return reverse("sso-login", args=[config.organization.public_id, config.uuid])
+
+
+def acs_path(config: SamlSsoConfig) -> str:
+    return reverse("sso-acs", args=[config.organization.public_id, config.uuid])
+
+
+def start(client: Client, config: SamlSsoConfig) -> str:
+    """Click "Log in with …": the redirect to the identity provider."""
+    response = client.get(login_url(config))
+    assert response.status_code == 302
+    assert response["Location"].startswith(peers.IDP_LOGIN_URL + "?SAMLRequest=")
+    return str(response["Location"])
+
+
+def logged_in_as(client: Client) -> str | None:
+    user_id = client.session.get("_auth_user_id")
+    return User.objects.get(pk=user_id).username if user_id else None
+
+
+def last_audit(org: Organization) -> AuditEvent:
+    return AuditEvent.objects.filter(organization=org).order_by("-id").first()  # type: ignore[return-value]
+
+
+# --- round trips with pysaml2 -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sign_response", "sign_assertion"),
+    [(True, True), (True, False), (False, True)],
+    ids=["signed-response-and-assertion", "signed-response", "signed-assertion"],
+)
+def test_pysaml2_idp_logs_alice_in_to_acme_only(
+    client: Client,
+    config: SamlSsoConfig,
+    acme: Organization,
+    globex: Organization,
+    alice: User,
+    sign_response: bool,
+    sign_assertion: bool,
+) -> None:
+    make_member(globex, "alice-elsewhere")
+    Membership.objects.create(
+        organization=globex, user=alice, profile=globex.profiles.get(name="System Administrator")
+    )
+    idp = peers.pysaml2_idp(sso_services.sp_metadata(config))
+    acs, body, request_id = peers.answer_redirect(
+        idp,
+        start(client, config),
+        name_id="alice@acme.test",
+        sign_response=sign_response,
+        sign_assertion=sign_assertion,
+    )
+    assert acs == sso_services.acs_url(config)
+
+    response = client.post(acs_path(config), {"SAMLResponse": body})
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("orgs:setup-home", args=[acme.public_id])
+    assert logged_in_as(client) == "alice"
+    assert client.get(response["Location"]).status_code == 200
+    # Logged in to that org only, though alice is also a member of Globex.
+    assert client.session[SSO_ORG_SESSION_KEY] == acme.public_id
+    assert client.get(reverse("orgs:setup-home", args=[globex.public_id])).status_code == 404
+    assert SamlAuthnRequest.objects.get(request_id=request_id).answered_at is not None
+    event = last_audit(acme)
+    assert event.action == "samlLogin"
+    assert "alice logged in with SAML SSO configuration Okta" in event.message
+
+
+def test_pysaml2_idp_encrypted_assertion_is_decrypted_with_the_decryption_certificate(
+    client: Client, config: SamlSsoConfig, acme: Organization, alice: User
+) -> None:
+    decrypter = rsa_certificate(acme, "Sso_Decryption")
+    config.assertion_decryption_certificate = decrypter
+    config.save()
+    idp = peers.pysaml2_idp(sso_services.sp_metadata(config))
+    _, body, _ = peers.answer_redirect(
+        idp,
+        start(client, config),
+        name_id="alice@acme.test",
+        encrypt_to=sso_services.certificate_pem(decrypter),
+    )
+    assert b"EncryptedAssertion" in __import__("base64").b64decode(body)
+
+    response = client.post(acs_path(config), {"SAMLResponse": body})
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert logged_in_as(client) == "alice"
+
+
+def test_encrypted_assertion_without_a_decryption_certificate_is_refused(
+    client: Client, config: SamlSsoConfig, acme: Organization
+) -> None:
+    other = rsa_certificate(acme, "Not_Configured")
+    idp = peers.pysaml2_idp(sso_services.sp_metadata(config))
+    _, body, _ = peers.answer_redirect(
+        idp,
+        start(client, config),
+        name_id="alice@acme.test",
+        encrypt_to=sso_services.certificate_pem(other),
+    )
+
+    response = client.post(acs_path(config), {"SAMLResponse": body})
+
+    assert response.status_code == 403
+    assert "has no Assertion Decryption Certificate" in response.content.decode()
+    assert logged_in_as(client) is None
+
+
+# --- attacks ------------------------------------------------------------------------------------
+
+
+def _request_id(client: Client, config: SamlSsoConfig) -> str:
+    start(client, config)
+    return SamlAuthnRequest.objects.filter(config=config).latest("created_at").request_id
+
+
+def _valid(client: Client, config: SamlSsoConfig, **overrides: object) -> etree._Element:
+    values: dict[str, object] = {
+        "acs_url": sso_services.acs_url(config),
+        "audience": config.issuer,
+        "name_id": "alice@acme.test",
+        "in_response_to": _request_id(client, config),
+    }
+    values.update(overrides)
+    return peers.build_response(**values)  # type: ignore[arg-type]
+
+
+def _refused(client: Client, config: SamlSsoConfig, body: str, code: str) -> str:
+    response = client.post(acs_path(config), {"SAMLResponse": body})
+    page = response.content.decode()
+    assert response.status_code in (400, 403), page[:1000]
+    assert f"<code>{code}</code>" in page, page[:3000]
+    assert "Traceback" not in page
+    assert "samlp:" not in page  # no XML echoed
+    assert logged_in_as(client) is None
+    event = last_audit(config.organization)
+    assert event.action == "samlLoginFailed"
+    assert f"({code})" in event.message
+    return page
+
+
+def test_a_valid_crafted_response_logs_in(client: Client, config: SamlSsoConfig) -> None:
+    """The baseline of every attack below: the same builder, untouched, is accepted."""
+    response = peers.sign_element(_valid(client, config))
+
+    reply = client.post(acs_path(config), {"SAMLResponse": peers.post_value(response)})
+
+    assert reply.status_code == 302
+    assert logged_in_as(client) == "alice"
+
+
+def test_unsigned_response_is_refused(client: Client, config: SamlSsoConfig) -> None:
+    _refused(client, config, peers.post_value(_valid(client, config)), "unsigned")
+
+
+def test_response_signed_by_another_key_is_refused(client: Client, config: SamlSsoConfig) -> None:
+    key, cert = peers.other_key_and_certificate()
+    signed = peers.sign_element(_valid(client, config), key, cert)
+
+    page = _refused(client, config, peers.post_value(signed), "bad_signature")
+
+    assert "does not verify with the identity provider certificate" in page
+
+
+def test_assertion_signed_by_another_key_is_refused(client: Client, config: SamlSsoConfig) -> None:
+    key, cert = peers.other_key_and_certificate()
+    response = peers.sign_assertion(_valid(client, config), key, cert)
+
+    _refused(client, config, peers.post_value(response), "bad_signature")
+
+
+def test_tampered_signed_response_is_refused(client: Client, config: SamlSsoConfig) -> None:
+    signed = peers.sign_element(_valid(client, config))
+    signed.find(f".//{{{SAML}}}NameID").text = "admin@acme.test"  # type: ignore[union-attr]
+
+    _refused(client, config, peers.post_value(signed), "bad_signature")
+
+
+def test_wrapping_a_second_unsigned_assertion_beside_the_signed_one_is_refused(
+    client: Client, config: SamlSsoConfig, acme: Organization
+) -> None:
+    make_member(acme, "mallory")
+    response = peers.sign_assertion(_valid(client, config))
+    forged = copy.deepcopy(response.find(f"{{{SAML}}}Assertion"))
+    assert forged is not None
+    forged.remove(forged.find("{http://www.w3.org/2000/09/xmldsig#}Signature"))
+    forged.set("ID", "_forged")
+    forged.find(f".//{{{SAML}}}NameID").text = "bob@acme.test"  # type: ignore[union-attr]
+    response.insert(2, forged)  # before the signed one
+
+    _refused(client, config, peers.post_value(response), "assertion_count")
+
+
+def test_wrapping_with_the_signed_assertion_moved_is_refused(
+    client: Client, config: SamlSsoConfig
+) -> None:
+    """The signed assertion hidden in Extensions; a forged one where SAML reads it."""
+    response = peers.sign_assertion(_valid(client, config))
+    signed = response.find(f"{{{SAML}}}Assertion")
+    assert signed is not None
+    forged = copy.deepcopy(signed)
+    forged.remove(forged.find("{http://www.w3.org/2000/09/xmldsig#}Signature"))
+    forged.find(f".//{{{SAML}}}NameID").text = "bob@acme.test"  # type: ignore[union-attr]
+    extensions = etree.Element(f"{{{SAMLP}}}Extensions")
+    response.replace(signed, forged)
+    extensions.append(signed)
+    response.insert(1, extensions)
+
+    _refused(client, config, peers.post_value(response), "assertion_count")
+
+
+def test_replayed_response_is_refused(client: Client, config: SamlSsoConfig) -> None:
+    body = peers.post_value(peers.sign_element(_valid(client, config)))
+    assert client.post(acs_path(config), {"SAMLResponse": body}).status_code == 302
+    client.logout()
+
+    page = _refused(client, config, body, "replay")
+
+    assert "already answered" in page
+
+
+def test_replayed_idp_initiated_response_is_refused(client: Client, config: SamlSsoConfig) -> None:
+    config.allow_idp_initiated = True
+    config.save()
+    body = peers.post_value(peers.sign_element(_valid(client, config, in_response_to=None)))
+    assert client.post(acs_path(config), {"SAMLResponse": body}).status_code == 302
+    client.logout()
+
+    _refused(client, config, body, "replay")
+
+
+def test_idp_initiated_is_refused_unless_allowed(client: Client, config: SamlSsoConfig) -> None:
+    body = peers.post_value(peers.sign_element(_valid(client, config, in_response_to=None)))
+
+    _refused(client, config, body, "idp_initiated")
+
+
+@pytest.mark.parametrize(
+    ("override", "code"),
+    [
+        ({"audience": "https://other-sp.example.test"}, "wrong_audience"),
+        ({"destination": "https://other-sp.example.test/acs"}, "wrong_destination"),
+        ({"recipient": "https://other-sp.example.test/acs"}, "wrong_recipient"),
+        ({"issuer": "https://evil.example.test/idp"}, "wrong_issuer"),
+        ({"in_response_to": "_never_sent"}, "unknown_request"),
+    ],
+    ids=["audience", "destination", "recipient", "issuer", "unknown-in-response-to"],
+)
+def test_wrong_values_are_refused(
+    client: Client, config: SamlSsoConfig, override: dict[str, str], code: str
+) -> None:
+    body = peers.post_value(peers.sign_element(_valid(client, config, **override)))
+
+    _refused(client, config, body, code)
+
+
+def test_expired_conditions_are_refused(client: Client, config: SamlSsoConfig) -> None:
+    past = timezone.now() - timedelta(minutes=20)
+    response = _valid(client, config, now=past, not_on_or_after=past + timedelta(minutes=5))
+
+    _refused(client, config, peers.post_value(peers.sign_element(response)), "expired")
+
+
+def test_a_request_answered_too_late_is_refused(client: Client, config: SamlSsoConfig) -> None:
+    response = _valid(client, config)
+    SamlAuthnRequest.objects.update(created_at=timezone.now() - timedelta(minutes=11))
+
+    _refused(client, config, peers.post_value(peers.sign_element(response)), "request_expired")
+
+
+def test_name_id_of_another_orgs_user_is_refused(
+    client: Client, config: SamlSsoConfig, globex: Organization, carol: User
+) -> None:
+    set_federation_id(globex, carol, "carol@globex.test")
+    body = peers.post_value(peers.sign_element(_valid(client, config, name_id="carol@globex.test")))
+
+    page = _refused(client, config, body, "unknown_user")
+
+    assert "No user of Acme has the Federation ID" in page
+
+
+def test_doctype_and_entities_are_refused(client: Client, config: SamlSsoConfig) -> None:
+    signed = etree.tostring(peers.sign_element(_valid(client, config)))
+    body = (
+        b'<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n' + signed
+    )
+
+    _refused(client, config, peers.post_value(body), "doctype")
+
+
+def test_garbage_is_a_400_with_a_reason(client: Client, config: SamlSsoConfig) -> None:
+    _refused(client, config, "bm90IHhtbA==", "malformed")
+
+
+def test_just_in_time_creates_a_standard_user_when_enabled(
+    client: Client, config: SamlSsoConfig, acme: Organization
+) -> None:
+    config.jit_provisioning = True
+    config.save()
+    body = peers.post_value(peers.sign_element(_valid(client, config, name_id="dave@acme.test")))
+
+    response = client.post(acs_path(config), {"SAMLResponse": body})
+
+    assert response.status_code == 302
+    membership = Membership.objects.get(organization=acme, federation_id="dave@acme.test")
+    assert membership.profile.name == "Standard User"
+    assert not membership.user.has_usable_password()
+    assert AuditEvent.objects.filter(organization=acme, action="createdUserJit").exists()
+
+
+def test_proxy_configuration_stops_at_the_deadline(
+    client: Client, acme: Organization, settings: object
+) -> None:
+    config = make_config(acme, "Legacy", legacy=True)
+    settings.CERTADMIN_PROXY_DEADLINE = timezone.now() - timedelta(days=1)  # type: ignore[attr-defined]
+
+    response = client.get(login_url(config))
+
+    assert response.status_code == 403
+    assert "<code>proxy_deadline</code>" in response.content.decode()
+
+
+def test_proxy_configuration_works_before_the_deadline(
+    client: Client, acme: Organization, settings: object
+) -> None:
+    config = make_config(acme, "Legacy", legacy=True)
+    settings.CERTADMIN_PROXY_DEADLINE = timezone.now() + timedelta(days=1)  # type: ignore[attr-defined]
+
+    assert client.get(login_url(config)).status_code == 302
+
+
+def test_another_orgs_config_uuid_is_a_404(
+    client: Client, config: SamlSsoConfig, globex: Organization
+) -> None:
+    url = reverse("sso-login", args=[globex.public_id, config.uuid])
+
+    assert client.get(url).status_code == 404
+    assert sso_login.login_path(config) == login_url(config)
