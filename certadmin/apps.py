@@ -9,7 +9,8 @@ class CertadminConfig(AppConfig):
 
     def ready(self) -> None:
         from certadmin import kinds, usage
-        from certadmin.models import Certificate, MutualAuthCertificate
+        from certadmin.models import Certificate, MutualAuthCertificate, NamedCredential
+        from certadmin.models.callout import named_credential_url
         from certadmin.models.certificate import certificate_url
         from certadmin.models.mutual_auth import mutual_auth_url
         from certadmin.models.sso import (
@@ -37,6 +38,9 @@ class CertadminConfig(AppConfig):
         setup_tree.add("Security", "Single Sign-On", "certadmin:sso-list", customize, order=50)
         setup_tree.add(
             "Security", "Identity Provider", "certadmin:idp-settings", customize, order=60
+        )
+        setup_tree.add(
+            "Security", "Named Credentials", "certadmin:named-credential-list", customize, order=70
         )
         # Every member manages their own API tokens (issue 7).
         setup_tree.add("My Settings", "API Tokens", "certadmin:token-list", None, order=10)
@@ -97,4 +101,11 @@ class CertadminConfig(AppConfig):
             key_types=RSA_KEY_TYPES,
             name_field=None,
             fixed_name="Identity Provider",
+        )
+        usage.register(
+            NamedCredential,
+            "certificate",
+            "Named Credential",
+            url=named_credential_url,
+            name_field="label",
         )

@@ -24,6 +24,7 @@ from django.utils.html import escape
 
 from certadmin import crypto as certadmin_crypto
 from certadmin import keystores
+from certadmin.forms.callout import NamedCredentialForm
 from certadmin.forms.certificates import SignedCertificateUploadForm
 from certadmin.forms.keystores import ImportForm
 from certadmin.forms.mutual_auth import MutualAuthUploadForm
@@ -35,7 +36,7 @@ from keys.forms import ImportKeyForm
 from keys.services.master_keys import destroy_master_key, ensure_master_key, rotate_master_key
 from orgs.models import Organization
 from tests import hostile_files
-from tests.certadmin.conftest import ca_signed
+from tests.certadmin.conftest import ca_signed, self_signed
 from tests.certadmin.sso_helpers import fast_rsa, rsa_certificate  # noqa: F401
 from tests.conftest import grant
 from tests.pem import make_certificate
@@ -77,6 +78,11 @@ class Victim:
     def sso_signer(self) -> Certificate:
         grant(self.org, self.alice, "customize_application")
         return rsa_certificate(self.org)
+
+    @cached_property
+    def credential_certificate(self) -> Certificate:
+        grant(self.org, self.alice, "customize_application")
+        return self_signed(self.org, "Outbound_Client")
 
     def url(self, name: str, *args: object) -> str:
         return reverse(name, args=[self.org.public_id, *args])
@@ -138,6 +144,17 @@ def _sso(v: Victim, content: bytes) -> Answer:
     return v.post(v.url("certadmin:sso-create"), data, "idp_certificate", content)
 
 
+def _named_credential(v: Victim, content: bytes) -> Answer:
+    data = {
+        "label": "Hostile",
+        "name": "Hostile",
+        "url": "https://partner.example.test/",
+        "certificate": str(v.credential_certificate.uuid),
+        "trust": "uploaded",
+    }
+    return v.post(v.url("certadmin:named-credential-create"), data, "trust_bundle", content)
+
+
 @dataclass(frozen=True)
 class UploadPath:
     """One way a member or an operator hands the service a file."""
@@ -180,6 +197,13 @@ UPLOAD_PATHS = [
     # The SSO service re-reads the certificate its form parsed inside its transaction; that is
     # at most 20 certificates of a 1 MiB file (milliseconds), so it is not held to "outside".
     UploadPath("SSO identity provider certificate", "certificate", SsoConfigForm, _sso, None),
+    UploadPath(
+        "named credential trusted CA certificates",
+        "certificate",
+        NamedCredentialForm,
+        _named_credential,
+        (certadmin_crypto, "parse_certificates"),
+    ),
 ]  # fmt: skip
 
 #: What some refusals must say, by what the path reads (others: any message on the page).

@@ -83,6 +83,7 @@ NOT_STORED = {
 FILES: dict[str, Callable[["Matrix"], bytes]] = {
     "certificate": lambda m: m.client_ca.issue(f"hostile-{next(m.counter)}").chain_pem,
     "idp_certificate": lambda m: idp_certificate_pem(),
+    "trust_bundle": lambda m: m.client_ca.root_pem,
 }
 TYPED = {"text", "email", "url", "password", "search", "tel", "number"}
 CHOICE = {"checkbox", "radio"}

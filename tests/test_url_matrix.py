@@ -29,6 +29,7 @@ OPEN_TO_MEMBERS = {
 BEYOND_SYSTEM_ADMINISTRATOR = {
     "certadmin:sso-": "customize_application",
     "certadmin:idp-": "customize_application",
+    "certadmin:named-credential-": "customize_application",
     "keys:field-": "customize_application",
 }
 # URLs outside the org tree: (name, anonymous may open it).

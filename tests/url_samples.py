@@ -127,7 +127,35 @@ def _sso(org: Organization) -> str:
     return str(make_config(org, f"Sample {org.saml_sso_configs.count()}", legacy=True).uuid)
 
 
+def _credential(org: Organization) -> str:
+    """A named credential presenting a fresh self-signed certificate of the org."""
+    from certadmin.models import NamedCredential
+    from certadmin.services import callout, certificates
+
+    count = org.named_credentials.count()
+    certificate = certificates.create_self_signed(
+        org=org,
+        label="Sample client",
+        unique_name=f"Sample_Client_{count}",
+        key_type="EC-P256",
+        acting_user=None,
+    )
+    credential = callout.create_named_credential(
+        org=org,
+        data=callout.CredentialSettings(
+            label="Sample",
+            name=f"Sample_{count}",
+            url="https://127.0.0.1:1/hook",  # refused at once: "Test Connection" is quick
+            certificate=certificate,
+            trust=NamedCredential.Trust.SYSTEM,
+        ),
+        acting_user=None,
+    )
+    return str(credential.uuid)
+
+
 SAMPLES: dict[str, Callable[[Organization], str]] = {
+    "credential": _credential,
     "sso": _sso,
     "mutual_auth": _mutual_auth,
     "token": _token,

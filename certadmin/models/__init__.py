@@ -1,6 +1,7 @@
 """Models of the certificates app, one module per sub-domain."""
 
 from certadmin.models.api import ApiToken
+from certadmin.models.callout import NamedCredential
 from certadmin.models.certificate import Certificate
 from certadmin.models.mutual_auth import MutualAuthCertificate
 from certadmin.models.sso import (
@@ -17,6 +18,7 @@ __all__ = [
     "Certificate",
     "IdentityProvider",
     "MutualAuthCertificate",
+    "NamedCredential",
     "ProxyCertificate",
     "SamlAuthnRequest",
     "SamlConsumedAssertion",

@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("certadmin.urls.mutual_auth")),
     path("", include("certadmin.urls.tokens")),
     path("", include("certadmin.urls.sso")),
+    path("", include("certadmin.urls.callout")),
 ]
