@@ -32,6 +32,8 @@ from certadmin.crypto import PrivateKey
 # Content-Digest (RFC 9530) whenever there is one.
 COVERED = ("@method", "@authority", "@target-uri", "content-type")
 SIGNATURE_LABEL = "certadmin"
+# The signed application tag (RFC 9421 2.3), which a receiver may require.
+SIGNATURE_TAG = "certadmin"
 
 
 class TrustError(ValueError):
@@ -243,6 +245,7 @@ def sign_request(
         request,
         key_id=key_id,
         label=SIGNATURE_LABEL,
+        tag=SIGNATURE_TAG,
         covered_component_ids=covered,
         body=body or None,
     )
