@@ -42,6 +42,10 @@ class CertadminConfig(AppConfig):
         setup_tree.add(
             "Security", "Named Credentials", "certadmin:named-credential-list", customize, order=70
         )
+        # The retired proxy certificate's countdown on Setup Home (issue 16).
+        from certadmin.services.sso_login import proxy_home_notices
+
+        setup_tree.add_home_notices(proxy_home_notices)
         # Every member manages their own API tokens (issue 7).
         setup_tree.add("My Settings", "API Tokens", "certadmin:token-list", None, order=10)
 

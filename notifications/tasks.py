@@ -1,11 +1,13 @@
 """django-q2 entry points. Thin: call one service, return a summary for the django-q2 admin."""
 
-from notifications import services
+from notifications import proxy_warnings, services
 
 
 def send_expiry_notices() -> str:
     outcome = services.send_expiry_notices(trigger="schedule")
     assert outcome.run is not None
+    if not outcome.error:  # the retired proxy certificate's daily warnings (issue 16)
+        proxy_warnings.send_proxy_warnings()
     if outcome.error:
         # Raising marks the django-q2 task failed, so the operator sees it; the run row
         # already records what was sent and the notices left for the next run.

@@ -5,7 +5,12 @@ URLs: `add(section, label, url_name, perm, order=...)`. The tree is declared by 
 and never changes afterwards.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from orgs.http import OrgRequest
 
 # The headings, in the order the tree shows them.
 SECTIONS = ("Security", "Contacts", "Users", "My Settings")
@@ -37,3 +42,26 @@ def sections() -> list[tuple[str, list[Entry]]]:
     ordered = sorted(_ENTRIES, key=lambda entry: (entry.order, entry.label))
     tree = [(name, [e for e in ordered if e.section == name]) for name in SECTIONS]
     return [(name, entries) for name, entries in tree if entries]
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A warning another app puts on Setup Home (e.g. the retired proxy certificate's
+    deadline): a sentence and the page that deals with it."""
+
+    text: str
+    url: str
+    link_label: str
+
+
+_NOTICES: list[Callable[["OrgRequest"], list[Notice]]] = []
+
+
+def add_home_notices(source: Callable[["OrgRequest"], list[Notice]]) -> None:
+    """Declare a source of Setup Home notices (from an AppConfig.ready())."""
+    if source not in _NOTICES:
+        _NOTICES.append(source)
+
+
+def home_notices(request: "OrgRequest") -> list[Notice]:
+    return [notice for source in _NOTICES for notice in source(request)]

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from orgs import permissions, services
+from orgs import permissions, services, setup_tree
 from orgs.access import (
     SSO_ORG_SESSION_KEY,
     get_for_member,
@@ -62,6 +62,7 @@ def setup_home(request: OrgRequest) -> HttpResponse:
     ctx = {
         "membership": request.membership,
         "permission_labels": [permissions.label_of(code) for code in sorted(request.perms)],
+        "notices": setup_tree.home_notices(request),
     }
     return render(request, "orgs/setup_home.html", ctx)
 

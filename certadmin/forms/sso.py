@@ -43,7 +43,7 @@ class SsoConfigForm(forms.Form):
         label="Identity Provider Login URL",
         max_length=500,
         assume_scheme="https",
-        help_text="Where the signed authentication requests are sent (HTTP-POST binding).",
+        help_text="Where users are sent to log in (signed AuthnRequests, HTTP-Redirect binding).",
     )
     idp_certificate = forms.FileField(
         label="Identity Provider Certificate",
@@ -69,6 +69,23 @@ class SsoConfigForm(forms.Form):
         required=False,
         empty_label="Assertions are not encrypted",
         help_text="The identity provider encrypts assertions to this certificate.",
+    )
+    show_on_login_page = forms.BooleanField(
+        label="Show on the login page",
+        required=False,
+        help_text="Offer “Log in with <name>” on the login page of this installation.",
+    )
+    allow_idp_initiated = forms.BooleanField(
+        label="Allow IdP-initiated login",
+        required=False,
+        help_text="Accept responses that answer no request of ours (started at the identity "
+        "provider). Replays are still refused.",
+    )
+    jit_provisioning = forms.BooleanField(
+        label="Create unknown users (just-in-time)",
+        required=False,
+        help_text="A user the identity provider vouches for who has no membership with that "
+        "Federation ID is created as a Standard User of this org (audited).",
     )
 
     def __init__(
@@ -116,6 +133,9 @@ class SsoConfigForm(forms.Form):
             signature_method=data["signature_method"],
             assertion_decryption_certificate=data["assertion_decryption_certificate"],
             idp_certificate_pem=data["idp_certificate"],
+            show_on_login_page=data["show_on_login_page"],
+            allow_idp_initiated=data["allow_idp_initiated"],
+            jit_provisioning=data["jit_provisioning"],
         )
 
 

@@ -36,6 +36,9 @@ _FORM_FIELD_NAMES = {
     "request_signing_certificate",
     "signature_method",
     "assertion_decryption_certificate",
+    "show_on_login_page",
+    "allow_idp_initiated",
+    "jit_provisioning",
 }
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -54,6 +57,9 @@ class SsoSettings:
     signature_method: str = saml.RSA_SHA256
     assertion_decryption_certificate: Certificate | None = None
     idp_certificate_pem: str | None = None
+    show_on_login_page: bool = False
+    allow_idp_initiated: bool = False
+    jit_provisioning: bool = False
 
 
 def selectable_certificates(
@@ -109,7 +115,16 @@ def _apply(config: SamlSsoConfig, data: SsoSettings, *, now: datetime) -> list[s
     """Copy `data` onto `config`, checking each newly chosen certificate; the changed labels."""
     org = config.organization
     changed = []
-    for field in ("name", "issuer", "idp_entity_id", "idp_login_url", "signature_method"):
+    for field in (
+        "name",
+        "issuer",
+        "idp_entity_id",
+        "idp_login_url",
+        "signature_method",
+        "show_on_login_page",
+        "allow_idp_initiated",
+        "jit_provisioning",
+    ):
         value = getattr(data, field)
         if getattr(config, field) != value:
             setattr(config, field, value)
@@ -275,7 +290,7 @@ def signer_pem(config: SamlSsoConfig) -> str:
 
 def acs_url(config: SamlSsoConfig) -> str:
     """Where the identity provider posts its responses for this configuration (published in
-    the metadata; consuming assertions is the login flow, outside these Setup pages)."""
+    the metadata; certadmin.views.sso_login consumes them)."""
     return f"{settings.SITE_URL}/o/{config.organization.public_id}/sso/{config.uuid}/acs"
 
 

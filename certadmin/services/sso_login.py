@@ -19,8 +19,9 @@ from certadmin import crypto, saml, saml_acs
 from certadmin.models import SamlAuthnRequest, SamlConsumedAssertion, SamlSsoConfig
 from certadmin.services import certificates
 from certadmin.services import sso as sso_services
-from orgs import permissions
+from orgs import permissions, setup_tree
 from orgs.access import held_permissions
+from orgs.http import OrgRequest
 from orgs.models import Membership, Organization
 from orgs.services import add_member, record_audit, standard_profile
 
@@ -51,6 +52,39 @@ def proxy_deadline() -> datetime:
     certificate no longer logs anyone in (installation setting CERTADMIN_PROXY_DEADLINE)."""
     deadline: datetime = settings.CERTADMIN_PROXY_DEADLINE
     return deadline
+
+
+def proxy_days_left(org: Organization, *, now: datetime | None = None) -> int:
+    """Calendar days from today to the deadline's day, in the org's time zone (0 once due)."""
+    now = now or timezone.now()
+    days = (org.local(proxy_deadline()).date() - org.local(now).date()).days
+    return max(days, 0) if now < proxy_deadline() else 0
+
+
+def proxy_home_notices(request: OrgRequest) -> list[setup_tree.Notice]:
+    """Setup Home's countdown: the org's configurations still on the retired proxy
+    certificate, for members who can replace it."""
+    if permissions.CUSTOMIZE_APPLICATION.codename not in request.perms:
+        return []
+    count = SamlSsoConfig.objects.for_org(request.org).using_retired_proxy().count()
+    if not count:
+        return []
+    days = proxy_days_left(request.org)
+    deadline = request.org.local(proxy_deadline())
+    when = (
+        f"{days} day{'s' if days != 1 else ''} left until {deadline:%Y-%m-%d %H:%M %Z}"
+        if days
+        else "the deadline has passed and they no longer log anyone in"
+    )
+    return [
+        setup_tree.Notice(
+            text=f"{count} SAML SSO configuration{'s' if count != 1 else ''} still sign"
+            f"{'' if count != 1 else 's'} requests with the retired default proxy certificate: "
+            f"{when}. Act now to prevent a possible interruption of service.",
+            url=reverse("certadmin:sso-proxy-replace", args=[request.org.public_id]),
+            link_label="Replace",
+        )
+    ]
 
 
 def expired_certificates(config: SamlSsoConfig, *, now: datetime | None = None) -> list[str]:

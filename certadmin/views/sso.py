@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from certadmin.forms.sso import IdentityProviderForm, ProxyReplaceForm, SsoConfigForm
 from certadmin.models import Certificate, SamlSsoConfig
 from certadmin.querysets import SamlSsoConfigQuerySet
-from certadmin.services import replace
+from certadmin.services import replace, sso_login
 from certadmin.services import sso as services
 from orgs.access import get_for_member, org_member_required, require_org_perm, visible_to_member
 from orgs.http import OrgRequest
@@ -56,6 +56,8 @@ def sso_list(request: OrgRequest) -> HttpResponse:
         "page": page,
         "configs": list(page.object_list),
         "proxy_count": configs.using_retired_proxy().count(),
+        "proxy_deadline": sso_login.proxy_deadline(),
+        "proxy_days_left": sso_login.proxy_days_left(request.org),
     }
     return render(request, "certadmin/sso_list.html", ctx)
 
@@ -98,6 +100,9 @@ def sso_edit(request: OrgRequest, sso: str) -> HttpResponse:
         "signature_method": config.signature_method,
         "request_signing_certificate": config.request_signing_certificate,
         "assertion_decryption_certificate": config.assertion_decryption_certificate,
+        "show_on_login_page": config.show_on_login_page,
+        "allow_idp_initiated": config.allow_idp_initiated,
+        "jit_provisioning": config.jit_provisioning,
     }
     form = SsoConfigForm(
         request.POST or None, request.FILES or None, org=request.org, config=config, initial=initial
@@ -120,7 +125,15 @@ def sso_edit(request: OrgRequest, sso: str) -> HttpResponse:
 @org_member_required
 def sso_detail(request: OrgRequest, sso: str) -> HttpResponse:
     config = _get_config(request, sso)
-    ctx = {"config": config, "signer_pem": services.signer_pem(config)}
+    ctx = {
+        "config": config,
+        "signer_pem": services.signer_pem(config),
+        "login_url": sso_login.login_url(config),
+        "acs_url": services.acs_url(config),
+        "expired": sso_login.expired_certificates(config),
+        "proxy_deadline": sso_login.proxy_deadline(),
+        "proxy_days_left": sso_login.proxy_days_left(request.org),
+    }
     return render(request, "certadmin/sso_detail.html", ctx)
 
 
