@@ -5,12 +5,14 @@ through CertificateBaseQuerySet, as their models share CertificateBase.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Literal, Self, TypeVar
 
 from django.db import models
 from django.db.models import F
 from django.utils import timezone
+
+from orgs import clock
 
 if TYPE_CHECKING:
     # The type arguments of the querysets.
@@ -65,10 +67,14 @@ class CertificateBaseQuerySet(models.QuerySet[M]):
     def expired(self, *, now: datetime | None = None) -> Self:
         return self.filter(not_after__lte=now or timezone.now())
 
-    def expiring_within(self, days: int, *, now: datetime | None = None) -> Self:
-        """Not yet expired, expiring within `days` days of `now`."""
+    def expiring_within(
+        self, days: int, *, now: datetime | None = None, tz: tzinfo | None = None
+    ) -> Self:
+        """Not yet expired, with at most `days` days left (orgs.clock: calendar days in `tz`,
+        default the current zone; 0 = expiring later today). An indexed range on the column."""
         now = now or timezone.now()
-        return self.filter(not_after__gt=now, not_after__lte=now + timedelta(days=days))
+        end = clock.day_end(days, tz or timezone.get_current_timezone(), now)
+        return self.filter(not_after__gt=now, not_after__lt=end)
 
     def expiring_between(self, start: datetime, end: datetime) -> Self:
         """Expiring in [start, end): an indexed range on `not_after`, for the expiry notices.
@@ -99,8 +105,11 @@ class CertificateQuerySet(CertificateBaseQuerySet["Certificate"]):
     def of_kind(self, kind: str) -> Self:
         return self.filter(kind=kind)
 
-    def filtered(self, criteria: CertificateFilter, *, now: datetime | None = None) -> Self:
-        """The certificates matching every criterion given (the list page and the API)."""
+    def filtered(
+        self, criteria: CertificateFilter, *, now: datetime | None = None, tz: tzinfo | None = None
+    ) -> Self:
+        """The certificates matching every criterion given (the list page and the API); days
+        are counted in `tz` (default: the current zone, the org's on its pages)."""
         now = now or timezone.now()
         qs = self
         if criteria.kind:
@@ -114,7 +123,7 @@ class CertificateQuerySet(CertificateBaseQuerySet["Certificate"]):
         elif criteria.expired is False:
             qs = qs.usable().exclude(not_after__lte=now)
         if criteria.expiring_within_days is not None:
-            qs = qs.expiring_within(criteria.expiring_within_days, now=now)
+            qs = qs.expiring_within(criteria.expiring_within_days, now=now, tz=tz)
         if criteria.expires_after is not None:
             qs = qs.filter(not_after__gte=criteria.expires_after)
         if criteria.expires_before is not None:

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
+from orgs import clock
 from orgs.links import org_url
 from orgs.models import Organization
 
@@ -66,9 +67,8 @@ class Line:
                 "This certificate has expired. This notice is late: it was due on "
                 f"{self.date}, the day the certificate expired."
             )
-        if self.days_left == 0:
-            return "This certificate expires today."
-        return f"This certificate will expire in {self.days_left} day(s)."
+        # The pages' wording (orgs.clock): "expires in 4 days", "expires tomorrow", "expires today".
+        return f"This certificate {clock.phrase(self.days_left)}."
 
     @property
     def text(self) -> str:

@@ -13,6 +13,7 @@ from notifications import windows
 from notifications.models import ExpiryNotice
 from notifications.recipients import Recipient, recipients_by_org
 from notifications.sources import Source, sources
+from orgs import clock
 from orgs.links import path_builder
 from orgs.models import Organization
 
@@ -24,6 +25,7 @@ class PreviewRow:
     url: str
     expires_on: date
     days_left: int
+    days_left_words: str  # orgs.clock's: "expires tomorrow", the pages' and email's wording
     threshold: int
     recipients: list[str]
     status: str
@@ -75,6 +77,7 @@ def preview(
                 url=path_builder(src.url)(org.public_id, cast(UUID, row["uuid"])),
                 expires_on=windows.local_date(expires_at, tz),
                 days_left=left,
+                days_left_words=clock.expiry_phrase(expires_at, tz, now),
                 threshold=window.threshold,
                 recipients=names,
                 status=status if names else "Nobody receives this notice",

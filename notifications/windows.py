@@ -1,7 +1,8 @@
 """Threshold windows: which notice a certificate is due for on a given day (SPEC 4).
 
 Pure date arithmetic, no Django models. A certificate's *days left* is counted in calendar
-days of its org's time zone: (expiration date) - (today), both local dates. A notice for
+days of its org's time zone: (expiration date) - (today), both local dates (orgs.clock, the
+one definition every page, email and the API use). A notice for
 threshold T is due while the days left lie in T's window, between T and the next smaller
 threshold: with (60, 30, 10, 1, 0) the windows are 31-60, 11-30, 2-10, 1 and 0 days.
 So a missed run is caught up the next time the job runs, with the tightest notice reached.
@@ -9,8 +10,10 @@ So a missed run is caught up the next time the job runs, with the tightest notic
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from orgs import clock
 
 
 @dataclass(frozen=True)
@@ -50,18 +53,15 @@ def window_for(days_left: int, thresholds: Iterable[int]) -> Window | None:
     return None
 
 
-def start_of_day(day: date, tz: ZoneInfo) -> datetime:
-    """The first instant of `day` in `tz`, as an aware UTC datetime (for indexed bounds)."""
-    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
-
-
-def local_date(moment: datetime, tz: ZoneInfo) -> date:
-    return moment.astimezone(tz).date()
+# The one definition of days left and of a local day (issue 15): orgs.clock.
+start_of_day = clock.start_of_day
+local_date = clock.local_date
 
 
 def days_left(expires_at: datetime, today: date, tz: ZoneInfo) -> int:
-    """Calendar days from `today` to the local expiration date (0 = expires today)."""
-    return (local_date(expires_at, tz) - today).days
+    """Calendar days from `today` to the local expiration date (0 = expires today):
+    orgs.clock.days_left, for a batch that already knows today's date in `tz`."""
+    return clock.days_between(expires_at, today, tz)
 
 
 @dataclass(frozen=True)

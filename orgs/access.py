@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from guardian.models import UserObjectPermission
 from guardian.shortcuts import assign_perm, get_perms, get_users_with_perms, remove_perm
 
@@ -44,6 +45,9 @@ class MissingPermission(PermissionDenied):
 def org_member_required(view: Callable[..., R]) -> Callable[..., R]:
     """Resolve the <org> URL segment to the user's membership, or 404.
 
+    The view runs with the org's time zone as the current one, so every date it shows is
+    in the org's zone (orgs.clock).
+
     The user's permissions in the org are read once here (request.perms). API Only users
     are refused Setup pages with a 403 (SPEC 5).
     """
@@ -63,7 +67,9 @@ def org_member_required(view: Callable[..., R]) -> Callable[..., R]:
         org_request.perms = held_permissions(org_request.user, membership.organization)
         if permissions.API_ONLY_USER.codename in org_request.perms:
             raise PermissionDenied("API Only users cannot use the Setup pages.")
-        return view(org_request, *args, **kwargs)
+        # Dates on the org's pages are in the org's time zone (orgs.clock).
+        with timezone.override(membership.organization.tzinfo):
+            return view(org_request, *args, **kwargs)
 
     return wrapper
 

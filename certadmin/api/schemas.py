@@ -66,7 +66,11 @@ class CertificateListQuery(BaseModel):
         None, description="Only expired (true) or only not expired (false) certificates."
     )
     expiring_within_days: int | None = Field(
-        None, ge=0, le=36500, description="Not expired yet, expiring within this many days."
+        None,
+        ge=0,
+        le=36500,
+        description="Not expired yet, with at most this many `days_left` (calendar days in "
+        "the org's time zone): 0 = expiring today.",
     )
     expires_after: QueryMoment | None = Field(
         None, description="Expiring at or after this time (ISO 8601; a date means 00:00 UTC)."
@@ -116,7 +120,15 @@ class CertificateOut(BaseModel):
     not_before: Moment | None
     not_after: Moment | None = Field(description="Null while awaiting the signed certificate.")
     expired: bool
-    days_until_expiry: int | None
+    days_left: int | None = Field(
+        description="Calendar days from today to the expiration date, both in the org's time "
+        "zone: 0 = expires today, 1 = tomorrow, negative = expired that many days ago. Null "
+        "while awaiting the signed certificate. The pages and emails say the same.",
+        examples=[30, 1, 0, -3],
+    )
+    days_until_expiry: int | None = Field(
+        deprecated=True, description="The same as `days_left` (kept for older clients)."
+    )
     created_at: Moment
     modified_at: Moment
     url: str = Field(description="Path of this certificate in the API.")

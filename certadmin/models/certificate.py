@@ -21,11 +21,12 @@ from django.utils import timezone
 from certadmin import crypto, naming
 from certadmin.querysets import CertificateQuerySet
 from keys.fields import SealedBinaryField
+from orgs import clock
 
 if TYPE_CHECKING:
     from orgs.models import Organization
 
-# Certificates expiring within this many days get an "expires in N days" badge.
+# Certificates with at most this many days left (orgs.clock) get an "expires in N days" badge.
 EXPIRY_BADGE_DAYS = 60
 
 
@@ -74,39 +75,43 @@ class CertificateBase(models.Model):
     def download_name(self) -> str:
         return f"{self.unique_name}.crt"
 
-    def days_until_expiry(self, now: datetime | None = None) -> int | None:
+    def days_left(self, now: datetime | None = None, tz: tzinfo | None = None) -> int | None:
+        """Calendar days from today to the expiration date in `tz` (default: the current
+        zone, the org's on its pages): orgs.clock.days_left; None while awaiting the chain."""
         if self.not_after is None:
             return None
-        return (self.not_after - (now or timezone.now())).days
+        return clock.days_left(self.not_after, tz or timezone.get_current_timezone(), now)
 
     def is_expired(self, now: datetime | None = None) -> bool:
         return self.not_after is not None and self.not_after <= (now or timezone.now())
 
-    def badge(self, now: datetime | None = None) -> tuple[str, str] | None:
-        """(css class, text) of the list and detail badge, or None when nothing is due."""
+    def badge(
+        self, now: datetime | None = None, tz: tzinfo | None = None
+    ) -> tuple[str, str] | None:
+        """(css class, text) of the list and detail badge, or None when nothing is due.
+
+        The text is orgs.clock's wording of the days left in `tz` (default: the current zone):
+        "expires in 4 days", "expires tomorrow", "expires today", "expired 3 days ago"."""
         if self.not_after is None:
             return ("awaiting", "awaiting signed certificate")
         now = now or timezone.now()
+        tz = tz or timezone.get_current_timezone()
         if self.not_after <= now:
-            return ("expired", "expired")
+            return ("expired", clock.expiry_phrase(self.not_after, tz, now))
         if self.BADGE_NOT_YET_VALID and self.not_before is not None and self.not_before > now:
             return ("soon", "not yet valid")
-        days = (self.not_after - now).days
+        days = clock.days_left(self.not_after, tz, now)
         if days > EXPIRY_BADGE_DAYS:
             return None
-        if days == 0:
-            return ("soon", "expires today")
-        return ("soon", f"expires in {days} day{'s' if days != 1 else ''}")
+        return ("soon", clock.phrase(days))
 
     def expiry_cells(self, now: datetime, tz: tzinfo) -> tuple[str, str, str]:
-        """The Expiration Date cell of a table row: the day as `{{ not_after|date:"Y-m-d" }}`
-        shows it in the time zone `tz` ("" while awaiting the chain), and the badge's css
-        class and text ("" when no badge is due)."""
-        badge_class, badge_text = self.badge(now) or ("", "")
+        """The Expiration Date cell of a table row: the day in the time zone `tz` ("" while
+        awaiting the chain), and the badge's css class and text ("" when no badge is due)."""
+        badge_class, badge_text = self.badge(now, tz) or ("", "")
         if self.not_after is None:
             return "", badge_class, badge_text
-        day = timezone.localtime(self.not_after, tz).date().isoformat()
-        return day, badge_class, badge_text
+        return clock.day(self.not_after, tz), badge_class, badge_text
 
     def apply_chain(self, chain: list[x509.Certificate]) -> None:
         """Take the chain (leaf first, then each issuer) and its leaf's facts into the fields."""
@@ -250,7 +255,11 @@ class Certificate(CertificateBase):
 
     @property
     def status(self) -> str:
-        return "Awaiting signed certificate" if self.is_awaiting_signature else "Active"
+        """ "Awaiting signed certificate", "Expired" or "Active" (issue 15: never "Active"
+        for an expired certificate)."""
+        if self.is_awaiting_signature:
+            return "Awaiting signed certificate"
+        return "Expired" if self.is_expired() else "Active"
 
     @property
     def key_label(self) -> str:

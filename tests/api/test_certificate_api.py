@@ -251,3 +251,31 @@ def test_lists_no_private_key_column(client: Client, acme: Organization, alice_t
     ]
     assert certificate_queries
     assert all("private_key" not in sql for sql in certificate_queries)
+
+
+def test_days_left_is_counted_in_calendar_days_of_the_orgs_zone(
+    client: Client, acme: Organization, alice_token: str
+) -> None:
+    """The pages' days left (orgs.clock): a certificate expiring one minute before midnight
+    of the org's day has 0 days left there, whatever UTC's day is."""
+    acme.time_zone = "Pacific/Kiritimati"  # UTC+14: its day is rarely UTC's
+    acme.save()
+    tz = acme.tzinfo
+    local_now = timezone.now().astimezone(tz)
+    tonight = local_now.replace(hour=23, minute=59, second=0, microsecond=0)
+    cert = self_signed(acme, "Tonight")
+    Certificate.objects.filter(pk=cert.pk).update(not_after=tonight)
+    gone = self_signed(acme, "Gone")
+    Certificate.objects.filter(pk=gone.pk).update(not_after=tonight - timedelta(days=4))
+    early = self_signed(acme, "Early_Tomorrow")  # under 24 hours away, but tomorrow
+    Certificate.objects.filter(pk=early.pk).update(not_after=tonight + timedelta(minutes=31))
+
+    items = {
+        i["unique_name"]: i for i in _body(api_get(client, _list(acme), alice_token))["results"]
+    }
+    today_only = _body(api_get(client, _list(acme, expiring_within_days="0"), alice_token))
+
+    assert (items["Tonight"]["days_left"], items["Tonight"]["days_until_expiry"]) == (0, 0)
+    assert items["Gone"]["days_left"] == -4
+    assert items["Early_Tomorrow"]["days_left"] == 1
+    assert [i["unique_name"] for i in today_only["results"]] == ["Tonight"]

@@ -43,12 +43,12 @@ ISSUER_KEY = ec.generate_private_key(ec.SECP256R1())
 
 
 def expected_line(label: str, kind: str, day: str, days_left: int) -> str:
-    """A digest's line for one certificate, as SPEC 4 words it."""
-    warning = (
-        "This certificate expires today."
-        if days_left == 0
-        else f"This certificate will expire in {days_left} day(s)."
+    """A digest's line for one certificate, as SPEC 4 words it with the pages' wording
+    (issue 15): "expires in 4 days", "expires tomorrow", "expires today"."""
+    words = {0: "expires today", 1: "expires tomorrow"}.get(
+        days_left, f"expires in {days_left} days"
     )
+    warning = f"This certificate {words}."
     return f"{label}, {kind}, expires on {day}. Warning: {warning}"
 
 

@@ -33,7 +33,7 @@ def test_dry_run_prints_what_would_be_sent_and_changes_nothing(
     assert f"Acme ({acme.public_id}) -> alice@example.test: would be sent" in output
     assert (
         "Payments Signing, Self-Signed, expires on 2025-07-01. "
-        "Warning: This certificate will expire in 30 day(s)."
+        "Warning: This certificate expires in 30 days."
     ) in output
     assert output.rstrip().endswith(
         "1 email(s) with 1 notice(s) would be sent; 0 failed, 1 superseded, 0 suppressed."

@@ -26,7 +26,7 @@ def test_messages_arrive_with_recipients_subject_and_both_parts(
     assert [r.recipients for r in received] == [[alice.email], [bob.email]]
     line = (
         "Payments Signing, Self-Signed, expires on 2025-06-02. "
-        "Warning: This certificate will expire in 1 day(s)."
+        "Warning: This certificate expires tomorrow."
     )
     for message in received:
         assert message.subject == "Expiring Certificate Notification"

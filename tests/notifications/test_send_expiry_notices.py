@@ -79,7 +79,7 @@ def test_the_email_follows_spec_4(
     html, mimetype = message.alternatives[0]
     assert mimetype == "text/html"
     assert f'<a href="{url}">Web Server</a>, CA-Signed, expires on 2025-06-11.' in html
-    assert "This certificate will expire in 10 day(s)." in html
+    assert "This certificate expires in 10 days." in html
 
 
 def test_a_certificate_awaiting_its_signature_gets_no_notice(
@@ -101,7 +101,7 @@ def test_first_seen_inside_a_window_it_gets_that_notice_with_the_real_days_left(
 
     send_expiry_notices(now=NOW)
 
-    assert warning_lines(mailoutbox[0])[0].endswith("will expire in 45 day(s).")
+    assert warning_lines(mailoutbox[0])[0].endswith("expires in 45 days.")
     assert _states() == {60: State.SENT}
 
 
@@ -114,7 +114,7 @@ def test_first_seen_late_the_larger_notices_are_superseded_never_sent(
     send_expiry_notices(now=NOW + timedelta(days=1))
 
     assert len(mailoutbox) == 1
-    assert warning_lines(mailoutbox[0])[0].endswith("will expire in 5 day(s).")
+    assert warning_lines(mailoutbox[0])[0].endswith("expires in 5 days.")
     assert _states() == {60: State.SUPERSEDED, 30: State.SUPERSEDED, 10: State.SENT}
 
 
