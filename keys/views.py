@@ -128,6 +128,7 @@ def key_destroy(request: OrgRequest, key_version: int) -> HttpResponse:
         messages.error(request, f"Only archived keys can be destroyed; key {key.version} is not.")
         return redirect(_keys_url(request))
     form = DestroyKeyForm(request.POST or None)
+    form.fields["confirmation"].label = f"Type {destroy_phrase(key.version)} to confirm"
     if form.is_valid():
         try:
             lost = destroy_master_key(

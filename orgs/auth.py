@@ -25,6 +25,18 @@ class SetupAuthenticationForm(AuthenticationForm):
         assert username.max_length is not None
         username.validators.append(MaxLengthValidator(username.max_length))
 
+    def clean(self) -> dict[str, Any]:
+        """A refused login marks both fields invalid, pointing at the error summary (a wrong
+        password is the form's error, not a field's, so Django marks neither)."""
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            for name in ("username", "password"):
+                self.fields[name].widget.attrs.update(
+                    {"aria-invalid": "true", "aria-describedby": "error-summary-list"}
+                )
+            raise
+
     def confirm_login_allowed(self, user: User) -> None:
         super().confirm_login_allowed(user)
         if user.is_superuser:
