@@ -20,6 +20,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.x509.oid import NameOID
 
+from certadmin import ber
+
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 KEY_TYPES: tuple[str, ...] = ("RSA-2048", "RSA-3072", "RSA-4096", "EC-P256", "EC-P384")
@@ -57,6 +59,17 @@ MSG_CSR = (
     "This file holds a certificate signing request (CSR), not a certificate. "
     "Upload the certificate issued by your certificate authority."
 )
+MSG_KEYSTORE = (
+    "This file is a {kind} keystore, not a certificate. To add the keys and certificates it "
+    "holds, use Import from Keystore (Certificate and Key Management, Import from Keystore)."
+)
+MSG_CONCATENATED_DER = (
+    "This file holds {count} DER certificates one after the other, and a DER file can hold "
+    "only one. Upload them as PEM text (one BEGIN CERTIFICATE block each, in one file), or "
+    "upload each DER certificate on its own."
+)
+_JAVA_KEYSTORES = {b"\xfe\xed\xfe\xed": "Java (JKS)", b"\xce\xce\xce\xce": "Java (JCEKS)"}
+_SEQUENCE = 0x30
 
 
 class CertificateParseError(ValueError):
@@ -281,10 +294,17 @@ def _pem_blocks(data: bytes) -> list[tuple[bytes, bytes]]:
 
 def _classify_der(data: bytes) -> x509.Certificate:
     """Load a single DER certificate or raise a helpful error about what it is instead."""
+    if data[:4] in _JAVA_KEYSTORES:
+        raise CertificateParseError(MSG_KEYSTORE.format(kind=_JAVA_KEYSTORES[data[:4]]))
     try:
         return x509.load_der_x509_certificate(data)
     except ValueError:
         pass
+    count = _concatenated_certificates(data)
+    if count > 1:
+        raise CertificateParseError(MSG_CONCATENATED_DER.format(count=count))
+    if _is_pkcs12(data):
+        raise CertificateParseError(MSG_KEYSTORE.format(kind="PKCS#12"))
     try:
         serialization.load_der_private_key(data, None, unsafe_skip_rsa_key_validation=True)
         is_key = True
@@ -299,6 +319,49 @@ def _classify_der(data: bytes) -> x509.Certificate:
     except ValueError:
         raise CertificateParseError(MSG_NO_CERT) from None
     raise CertificateParseError(MSG_CSR)
+
+
+def _top_level(data: bytes, limit: int) -> list[ber.Element]:
+    """The DER elements that follow each other in `data`, at most `limit` (headers only)."""
+    walk = ber.Walker(max_elements=limit, max_depth=0)
+    elements: list[ber.Element] = []
+    with contextlib.suppress(ber.BerError, ber.BerLimitError):
+        while len(elements) < limit and (not elements or elements[-1].after < len(data)):
+            elements.append(walk.element(data, elements[-1].after if elements else 0))
+    return elements
+
+
+def _concatenated_certificates(data: bytes) -> int:
+    """How many DER certificates `data` holds one after the other (0 unless all of it is)."""
+    elements = _top_level(data, MAX_CERTIFICATES + 1)
+    if len(elements) < 2 or elements[-1].after != len(data):
+        return 0
+    for element in elements:
+        try:
+            x509.load_der_x509_certificate(element.encoded)
+        except ValueError:
+            return 0
+    return len(elements)
+
+
+def _is_pkcs12(data: bytes) -> bool:
+    """A PFX: SEQUENCE { INTEGER 3, ContentInfo SEQUENCE { OID, ... }, ... } (headers only)."""
+    walk = ber.Walker(max_elements=16, max_depth=2)
+    try:
+        pfx = walk.element(data)
+        if pfx.tag != _SEQUENCE:
+            return False
+        version, auth_safe, *_ = walk.children(pfx, limit=3, what="fields")
+        content_type = next(walk.iter_children(auth_safe), None)
+    except (ber.BerError, ber.BerLimitError, ValueError):
+        return False
+    return (
+        version.tag == ber.INTEGER
+        and version.content == b"\x03"
+        and auth_safe.tag == _SEQUENCE
+        and content_type is not None
+        and content_type.tag == ber.OID
+    )
 
 
 def parse_certificates(

@@ -11,7 +11,7 @@ class ExportForm(forms.Form):
         choices=[("jks", "Java KeyStore (.jks)"), ("p12", "PKCS#12 (.p12)")],
         initial="jks",
         widget=forms.RadioSelect,
-        help_text="PKCS#12 holds one key per file: several keys download as a ZIP of .p12 files.",
+        help_text="Either holds every key with its chain, named by its Unique Name.",
     )
     password = forms.CharField(
         label="Keystore Password",

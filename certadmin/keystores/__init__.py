@@ -37,9 +37,9 @@ from certadmin.keystores.common import (
     MAX_RSA_BITS,
     MIB,
     NO_CHAIN,
+    NO_ENTRIES,
     NOT_A_KEYSTORE,
     NOT_RSA,
-    ONE_KEY_PER_PKCS12,
     PEM_FILE,
     PKCS12_KDF_ROUNDS,
     RSA_TOO_LARGE,
@@ -58,7 +58,7 @@ from certadmin.keystores.common import (
     _size,
 )
 from certadmin.keystores.java import _read_java, write_jks
-from certadmin.keystores.pkcs12 import _read_pkcs12, write_pkcs12
+from certadmin.keystores.pkcs12 import _read_pkcs12, pkcs12_rounds, write_pkcs12
 
 __all__ = [
     "BAD_CERT",
@@ -83,7 +83,7 @@ __all__ = [
     "NOT_A_KEYSTORE",
     "NOT_RSA",
     "NO_CHAIN",
-    "ONE_KEY_PER_PKCS12",
+    "NO_ENTRIES",
     "PEM_FILE",
     "PKCS12_KDF_ROUNDS",
     "RSA_TOO_LARGE",
@@ -100,6 +100,7 @@ __all__ = [
     "KeystoreContents",
     "KeystoreError",
     "SkippedEntry",
+    "pkcs12_rounds",
     "read_keystore",
     "write_jks",
     "write_pkcs12",

@@ -23,8 +23,10 @@ MAX_KDF_ITERATIONS = 5_000_000
 #: Not a key policy (that is the caller's) but a resource guard: validating an RSA key costs
 #: about (bits / 2048) ** 3 * 40 ms, so a 16384-bit key would take some 20 s.
 MAX_RSA_BITS = 8192
-#: PBKDF2 rounds of the PKCS#12 files we write (Java reads up to 5,000,000).
+#: PBKDF2 rounds of the PKCS#12 files we write (Java reads up to 5,000,000), and the fewest a
+#: file of many keys falls back to so that it stays under MAX_KDF_ITERATIONS (Java's default).
 PKCS12_KDF_ROUNDS = 100_000
+JAVA_KDF_ROUNDS = 10_000
 #: Limits on a PKCS#12's structure, enforced while its layout is read (certadmin/ber.py), before
 #: any key is decrypted. keytool, openssl, Windows and macOS write two or three SafeContents,
 #: nest none, and give a bag two or three attributes. Reading costs ~1-3 us per element, so the
@@ -74,9 +76,7 @@ BAD_KEY = "The private key '{alias}' is invalid or of an unsupported type."
 NOT_RSA = "The key is not an RSA key. ('{alias}' holds another kind of key.)"
 RSA_TOO_LARGE = "The private key '{alias}' is an RSA key larger than {limit} bits."
 BAD_CERT = "The certificate chain of '{alias}' contains an invalid or unsupported certificate."
-ONE_KEY_PER_PKCS12 = (
-    "A PKCS#12 export holds exactly one private key: export the keys one by one, or as JKS."
-)
+NO_ENTRIES = "There is no key to write to the keystore."
 
 _TRUSTED = "trusted certificate"
 _SECRET = "secret key"

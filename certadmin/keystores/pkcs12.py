@@ -3,16 +3,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes, hmac, serialization
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
+from jks import rfc7292 as jks_kdf
+from pyasn1.codec.der import decoder as der_decoder
+from pyasn1.codec.der import encoder
 from pyasn1.codec.der import encoder as der_encoder
 from pyasn1.type import univ
-from pyasn1_modules import rfc5652, rfc7292
+from pyasn1_modules import rfc4055, rfc5652, rfc7292
 
 from certadmin import ber
 from certadmin.crypto import issued_by, spki
@@ -25,6 +29,7 @@ from certadmin.keystores.common import (
     BER_ELEMENTS_BASE,
     BER_ELEMENTS_PER_ENTRY,
     CHAIN_TOO_LONG,
+    JAVA_KDF_ROUNDS,
     KEY_MISMATCH,
     KEY_PASSWORD_DIFFERS,
     MAX_BAG_ATTRIBUTES,
@@ -34,8 +39,8 @@ from certadmin.keystores.common import (
     MAX_PKCS12_NESTING,
     MAX_PKCS12_SAFES,
     NO_CHAIN,
+    NO_ENTRIES,
     NOT_A_KEYSTORE,
-    ONE_KEY_PER_PKCS12,
     PEM_FILE,
     PKCS12_KDF_ROUNDS,
     TOO_COSTLY,
@@ -55,32 +60,155 @@ from certadmin.keystores.common import (
 
 
 def write_pkcs12(entries: Sequence[KeyEntry], password: str) -> bytes:
-    """Return a PKCS#12 (PBES2 AES-256-CBC, HMAC-SHA256) whose key bag is named by the alias.
+    """Return one PKCS#12 holding every entry: its key (PBES2 AES-256-CBC), its chain and the
+    alias as friendly name, with an HMAC-SHA256 integrity MAC, as keytool and openssl write.
 
-    ``cryptography`` (50) serialises one private key per PKCS#12 and offers no way to add more
-    key bags or to compute the PKCS#12 MAC over a merged file, so exactly one entry is required.
+    ``cryptography`` (50) serialises one private key per PKCS#12, so the file is assembled from
+    parts (docs/decisions.md, Keystores): ``cryptography`` encrypts each key into its
+    shrouded key bag (``serialize_key_and_certificates`` with the key alone: no key ever leaves
+    ``cryptography`` in clear); the bags, the certificate bags (certificates are public: one
+    unencrypted SafeContents, as ``keytool`` with ``certProtectionAlgorithm=NONE`` and
+    ``openssl pkcs12 -certpbe NONE`` write it) and the PFX are pyasn1-modules' RFC 7292
+    structures encoded by pyasn1; the MAC key comes from the PKCS#12 key derivation of pyjks
+    (``jks.rfc7292.derive_key``, RFC 7292 appendix B) and the HMAC from ``cryptography``.
+    A key's ``localKeyId`` is the SHA-1 of its leaf certificate, as ``cryptography`` and
+    OpenSSL write it, and pairs it with its leaf; intermediates shared by several keys are
+    written once.
     """
-    if len(entries) != 1:
-        raise KeystoreError(ONE_KEY_PER_PKCS12)
-    (entry,) = entries
-    if not entry.chain_der:
-        raise KeystoreError(NO_CHAIN.format(alias=entry.alias))
-    key = serialization.load_der_private_key(entry.key_pkcs8_der, password=None)
-    leaf, *cas = [x509.load_der_x509_certificate(der) for der in entry.chain_der]
+    if not entries:
+        raise KeystoreError(NO_ENTRIES)
+    rounds = pkcs12_rounds(len(entries))
+    secret = password.encode()
     encryption = (
         serialization.PrivateFormat.PKCS12.encryption_builder()
-        .kdf_rounds(PKCS12_KDF_ROUNDS)
+        .kdf_rounds(rounds)
         .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
         .hmac_hash(hashes.SHA256())
-        .build(password.encode())
+        .build(secret)
     )
-    return pkcs12.serialize_key_and_certificates(
-        entry.alias.encode(),
-        key,  # type: ignore[arg-type]  # X25519/X448 keys are rejected by cryptography itself
-        leaf,
-        cas or None,
-        encryption,
+    key_bags = rfc7292.SafeContents()
+    cert_bags = rfc7292.SafeContents()
+    written: set[bytes] = set()
+    for entry in entries:
+        if not entry.chain_der:
+            raise KeystoreError(NO_CHAIN.format(alias=entry.alias))
+        key = serialization.load_der_private_key(entry.key_pkcs8_der, password=None)
+        leaf_der, *ca_ders = entry.chain_der
+        local_id = _sha1(leaf_der)
+        alone = pkcs12.serialize_key_and_certificates(
+            entry.alias.encode(),
+            key,  # type: ignore[arg-type]  # X25519/X448 keys are rejected by cryptography itself
+            None,
+            None,
+            encryption,
+        )
+        key_bag = _only_bag(alone)
+        key_bag["bagAttributes"].append(
+            _attribute(rfc7292.pkcs_9_at_localKeyId, univ.OctetString(local_id))
+        )
+        key_bags.append(key_bag)
+        cert_bags.append(_cert_bag(leaf_der, name=entry.alias, local_id=local_id))
+        written.add(leaf_der)
+        for der in ca_ders:
+            if der not in written:
+                written.add(der)
+                cert_bags.append(_cert_bag(der))
+    safes = rfc7292.AuthenticatedSafe()
+    safes.append(_data(cert_bags))
+    safes.append(_data(key_bags))
+    return _pfx(encoder.encode(safes), password, rounds)
+
+
+def pkcs12_rounds(keys: int) -> int:
+    """PBKDF2 rounds per key (and for the MAC) of a PKCS#12 of `keys` keys.
+
+    PKCS12_KDF_ROUNDS, unless the file would then ask more than MAX_KDF_ITERATIONS in all of
+    whoever reads it (this product refuses more): then fewer, never under Java's default of
+    10,000. So an export of up to 49 keys has 100,000 rounds each, and any export the product
+    writes (at most CERTADMIN_KEYSTORE_MAX_ENTRIES keys, 1,000 by default) up to 499 keys can
+    be imported back.
+    """
+    return max(JAVA_KDF_ROUNDS, min(PKCS12_KDF_ROUNDS, MAX_KDF_ITERATIONS // (keys + 1)))
+
+
+def _sha1(data: bytes) -> bytes:
+    digest = hashes.Hash(hashes.SHA1())  # an identifier (RFC 7292's localKeyId), not security
+    digest.update(data)
+    return digest.finalize()
+
+
+def _only_bag(pfx_der: bytes) -> rfc7292.SafeBag:
+    """The one bag of a PKCS#12 ``cryptography`` wrote with a key alone (no certificate)."""
+    pfx, _ = der_decoder.decode(pfx_der, asn1Spec=rfc7292.PFX())
+    (info,) = _auth_safe(pfx)
+    octets, _ = der_decoder.decode(bytes(info["content"]), asn1Spec=univ.OctetString())
+    (bag,) = der_decoder.decode(bytes(octets), asn1Spec=rfc7292.SafeContents())[0]
+    return bag
+
+
+def _auth_safe(pfx: rfc7292.PFX) -> rfc7292.AuthenticatedSafe:
+    octets, _ = der_decoder.decode(bytes(pfx["authSafe"]["content"]), asn1Spec=univ.OctetString())
+    safes, _ = der_decoder.decode(bytes(octets), asn1Spec=rfc7292.AuthenticatedSafe())
+    return safes
+
+
+def _attribute(kind: univ.ObjectIdentifier, value: object) -> rfc7292.PKCS12Attribute:
+    attribute = rfc7292.PKCS12Attribute()
+    attribute["attrType"] = kind
+    attribute["attrValues"].append(encoder.encode(value))
+    return attribute
+
+
+def _cert_bag(der: bytes, *, name: str = "", local_id: bytes = b"") -> rfc7292.SafeBag:
+    cert = rfc7292.CertBag()
+    cert["certId"] = rfc7292.x509Certificate["certId"]
+    cert["certValue"] = encoder.encode(univ.OctetString(der))
+    bag = rfc7292.SafeBag()
+    bag["bagId"] = rfc7292.id_certBag
+    bag["bagValue"] = encoder.encode(cert)
+    if name:
+        bag["bagAttributes"].append(
+            _attribute(rfc7292.pkcs_9_at_friendlyName, rfc7292.FriendlyName(name))
+        )
+    if local_id:
+        bag["bagAttributes"].append(
+            _attribute(rfc7292.pkcs_9_at_localKeyId, univ.OctetString(local_id))
+        )
+    return bag
+
+
+def _data(contents: rfc7292.SafeContents) -> rfc5652.ContentInfo:
+    """An unencrypted ContentInfo (id-data) holding `contents`."""
+    info = rfc5652.ContentInfo()
+    info["contentType"] = rfc5652.id_data
+    info["content"] = encoder.encode(univ.OctetString(encoder.encode(contents)))
+    return info
+
+
+def _pfx(auth_safe: bytes, password: str, rounds: int) -> bytes:
+    """The PFX around an encoded AuthenticatedSafe, with its HMAC-SHA256 MacData."""
+    salt = secrets.token_bytes(16)
+    pfx = rfc7292.PFX()
+    pfx["version"] = 3
+    pfx["authSafe"]["contentType"] = rfc5652.id_data
+    pfx["authSafe"]["content"] = encoder.encode(univ.OctetString(auth_safe))
+    pfx["macData"]["mac"]["digestAlgorithm"]["algorithm"] = rfc4055.id_sha256
+    pfx["macData"]["mac"]["digestAlgorithm"]["parameters"] = encoder.encode(univ.Null(""))
+    pfx["macData"]["mac"]["digest"] = mac_sha256(auth_safe, password, salt, rounds)
+    pfx["macData"]["macSalt"] = salt
+    pfx["macData"]["iterations"] = rounds
+    return bytes(encoder.encode(pfx))
+
+
+def mac_sha256(auth_safe: bytes, password: str, salt: bytes, rounds: int) -> bytes:
+    """PKCS#12's HMAC-SHA256 of the AuthenticatedSafe: the key from the PKCS#12 key derivation
+    (pyjks, RFC 7292 appendix B, purpose 3 = MAC), the HMAC from ``cryptography``."""
+    key = jks_kdf.derive_key(
+        hashlib.sha256, jks_kdf.PURPOSE_MAC_MATERIAL, password, salt, rounds, 32
     )
+    mac = hmac.HMAC(key, hashes.SHA256())
+    mac.update(auth_safe)
+    return mac.finalize()
 
 
 @dataclass

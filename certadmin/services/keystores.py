@@ -1,7 +1,5 @@
 """Export and import of an org's certificates and keys as keystores (SPEC 3)."""
 
-import io
-import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -123,20 +121,11 @@ def export_keystore(
 def _pkcs12_export(
     org: Organization, entries: list[keystores.KeyEntry], password: str
 ) -> ExportFile:
-    """One key: `<org id>.p12`. Several: a ZIP of one `.p12` per key, because `cryptography`
-    writes a single private key per PKCS#12 file (see docs/decisions.md)."""
-    if len(entries) == 1:
-        return ExportFile(
-            f"{org.public_id}.p12", keystores.write_pkcs12(entries, password),
-            "application/x-pkcs12", 1,
-        )  # fmt: skip
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for entry in entries:
-            archive.writestr(f"{entry.alias}.p12", keystores.write_pkcs12([entry], password))
+    """`<org id>.p12`: one PKCS#12 holding every key with its chain, named by its alias."""
     return ExportFile(
-        f"{org.public_id}-p12.zip", buffer.getvalue(), "application/zip", len(entries)
-    )
+        f"{org.public_id}.p12", keystores.write_pkcs12(entries, password),
+        "application/x-pkcs12", len(entries),
+    )  # fmt: skip
 
 
 @dataclass
@@ -203,6 +192,7 @@ def import_keystore(
         raise ValidationError(str(exc)) from exc
     if not contents.keys:
         raise ValidationError(NO_PRIVATE_KEY)
+    _check_aliases_differ(contents.keys)
     now = timezone.now()
     rows = [_new_row(org, entry, acting_user, now) for entry in contents.keys]
     with transaction.atomic():
@@ -213,15 +203,12 @@ def import_keystore(
         for row, entry in zip(rows, contents.keys, strict=True):
             row.unique_name = _unique_name(entry.alias, taken)
         Certificate.objects.bulk_create(rows, batch_size=500)
-        names = ", ".join(r.unique_name for r in rows)
-        skipped = f"; skipped {len(contents.skipped)} entr(y/ies)" if contents.skipped else ""
         record_audit(
             org=org,
             acting_user=acting_user,
             section=SECTION,
             action="importedKeystore",
-            message=f"Imported {len(rows)} certificate(s) from a {contents.store_type} keystore"
-            f"{skipped}: {names}",
+            message=_import_message(rows, contents),
         )
     imported = list(
         Certificate.objects.for_org(org)
@@ -231,6 +218,38 @@ def import_keystore(
         .order_by("unique_name")
     )
     return ImportResult(imported, contents.skipped, contents.store_type)
+
+
+def _check_aliases_differ(entries: list[keystores.ImportedKey]) -> None:
+    """Refuse a store two of whose aliases become the same Unique Name (ignoring case)."""
+    seen: dict[str, str] = {}
+    for entry in entries:
+        name = naming.unique_name_from(entry.alias)
+        if not name:
+            continue  # refused with its own message (_alias_problem)
+        first = seen.setdefault(name.lower(), entry.alias)
+        if first != entry.alias:
+            raise ValidationError(
+                f"The aliases '{first}' and '{entry.alias}' both become the Unique Name "
+                f"{name}. Rename one of them in the keystore, then import again."
+            )
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def _import_message(rows: list[Certificate], contents: keystores.KeystoreContents) -> str:
+    """The audit entry: what was imported, and what was skipped, each by name."""
+    names = ", ".join(r.unique_name for r in rows)
+    message = (
+        f"Imported {_plural(len(rows), 'certificate', 'certificates')} from a "
+        f"{contents.store_type} keystore: {names}"
+    )
+    if contents.skipped:
+        skipped = ", ".join(f"{e.alias} ({e.kind})" for e in contents.skipped)
+        message += f"; skipped {_plural(len(contents.skipped), 'entry', 'entries')}: {skipped}"
+    return message
 
 
 def _new_row(

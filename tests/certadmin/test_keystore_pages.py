@@ -2,7 +2,6 @@ import io
 import os
 import re
 import subprocess
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -290,28 +289,18 @@ def test_round_trip_into_another_org_gives_the_same_keys(
         assert load_private_key(copy).public_key() == load_private_key(original).public_key()
 
 
-def test_pkcs12_export_one_key_is_a_p12_and_several_a_zip(
-    acme: Organization, tmp_path: Path
-) -> None:
+def test_pkcs12_export_of_one_key_is_a_p12(acme: Organization, tmp_path: Path) -> None:
+    """Several keys: tests/certadmin/test_keystore_defects.py (one file holding them all)."""
     self_signed(acme, name="Only")
     single = services.export_keystore(
         org=acme, password="p12-pass", confirm="p12-pass", fmt="p12", acting_user=None
     )
     (tmp_path / "one.p12").write_bytes(single.content)
-    self_signed(acme, name="Second")
-    several = services.export_keystore(
-        org=acme, password="p12-pass", confirm="p12-pass", fmt="p12", acting_user=None
-    )
 
     assert single.filename == f"{acme.public_id}.p12"
     assert b"PRIVATE KEY" in openssl(
         "pkcs12", "-in", "one.p12", "-nodes", "-passin", "pass:p12-pass", cwd=tmp_path
     )
-    assert several.filename == f"{acme.public_id}-p12.zip"
-    assert sorted(zipfile.ZipFile(io.BytesIO(several.content)).namelist()) == [
-        "only.p12",
-        "second.p12",
-    ]
 
 
 def test_operator_commands_take_the_password_from_the_environment(

@@ -365,7 +365,8 @@ def test_write_pkcs12_is_read_by_openssl_keytool_and_read_keystore(entries, work
     (workdir / "out.p12").write_bytes(write_pkcs12([entries[2]], PW))
     info = run(*OPENSSL_PKCS12, "out.p12", "-info", cwd=workdir)
     assert "MAC: sha256" in info
-    assert info.count("PBES2, PBKDF2, AES-256-CBC") == 2  # key bag and certificate safe
+    assert info.count("PBES2, PBKDF2, AES-256-CBC") == 1  # the key bag
+    assert "PKCS7 Encrypted data" not in info  # certificates are public (docs/decisions.md)
     assert "friendlyName: Chained" in info
     listing = keytool("-list", "-v", *opts("out.p12", "PKCS12"), cwd=workdir)
     assert "Entry type: PrivateKeyEntry" in listing
@@ -406,9 +407,15 @@ def test_pkcs12_in_indefinite_length_ber_is_read(entries):
     assert key.alias == "Chained"
 
 
-def test_write_pkcs12_needs_exactly_one_key(entries):
-    with pytest.raises(KeystoreError, match="exactly one private key"):
-        write_pkcs12(entries, PW)
+def test_write_pkcs12_holds_every_key_and_needs_one(entries):
+    contents = read_keystore(write_pkcs12(entries, PW), PW)
+
+    assert [key.alias for key in contents.keys] == [entry.alias for entry in entries]
+    for entry, key in zip(entries, contents.keys, strict=True):
+        assert entry_of(key, entry.alias) == entry
+    assert contents.skipped == []
+    with pytest.raises(KeystoreError, match="no key to write"):
+        write_pkcs12([], PW)
 
 
 def test_private_key_entry_without_chain():
@@ -520,3 +527,33 @@ def test_huge_entry_count_past_the_entry_limit_is_still_a_keystore_error(store):
 def test_size_limit_message_follows_max_bytes():
     with pytest.raises(KeystoreError, match="larger than the 4 KiB limit"):
         read_keystore(bytes(4097), PW, max_bytes=4096)
+
+
+def test_the_pkcs12_mac_is_the_one_cryptography_computes(entries):
+    """write_pkcs12's MAC (pyjks' PKCS#12 key derivation + HMAC-SHA256) against a file that
+    cryptography wrote with OpenSSL's: recomputed over its AuthenticatedSafe, it is the same."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from pyasn1.codec.der import decoder
+    from pyasn1.type import univ
+    from pyasn1_modules import rfc7292
+
+    from certadmin.keystores.pkcs12 import mac_sha256
+
+    encryption = (
+        serialization.PrivateFormat.PKCS12.encryption_builder()
+        .kdf_rounds(2000)
+        .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
+        .hmac_hash(hashes.SHA256())
+        .build(PW.encode())
+    )
+    key = serialization.load_der_private_key(entries[2].key_pkcs8_der, None)
+    theirs = pkcs12.serialize_key_and_certificates(b"x", key, None, None, encryption)
+    pfx, _ = decoder.decode(theirs, asn1Spec=rfc7292.PFX())
+    auth_safe, _ = decoder.decode(bytes(pfx["authSafe"]["content"]), asn1Spec=univ.OctetString())
+    mac = pfx["macData"]
+
+    ours = mac_sha256(bytes(auth_safe), PW, bytes(mac["macSalt"]), int(mac["iterations"]))
+
+    assert ours == bytes(mac["mac"]["digest"])
+    assert mac_sha256(bytes(auth_safe), PW + "x", bytes(mac["macSalt"]), 2048) != ours

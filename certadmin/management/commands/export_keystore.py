@@ -36,4 +36,5 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
         Path(options["out"]).write_bytes(export.content)
-        self.stdout.write(f"wrote {export.count} key entr(y/ies) to {options['out']}")
+        entries = "key entry" if export.count == 1 else "key entries"
+        self.stdout.write(f"wrote {export.count} {entries} to {options['out']}")
