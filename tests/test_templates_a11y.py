@@ -57,6 +57,13 @@ def test_row_actions_say_which_row(path: Path) -> None:
             assert not bare, f"{path.name}: {bare} without the row's name: {line.strip()}"
 
 
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
+def test_sortable_headers_say_how_they_are_sorted(path: Path) -> None:
+    for header in re.findall(r"<th\b.*?</th>", _text(path), flags=re.DOTALL):
+        if "sort=" in header:
+            assert "aria-sort" in header, f"{path.name}: {header}"
+
+
 def test_a_failed_upload_links_its_summary_to_the_file_field(
     alice_client: Client, acme: Organization
 ) -> None:

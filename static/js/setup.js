@@ -20,7 +20,7 @@ document.addEventListener("DOMContentLoaded", () => {
     tree.classList.toggle("finding", needle !== "");
     if (needle === "") status.textContent = "";
     else if (shown === 0) status.textContent = "No Setup pages match.";
-    else status.textContent = `${shown} Setup page${shown === 1 ? "" : "s"} match.`;
+    else status.textContent = `${shown} Setup page${shown === 1 ? " matches" : "s match"}.`;
   };
   box.addEventListener("input", filter);
   filter();  // text typed before this script ran

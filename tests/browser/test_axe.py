@@ -24,7 +24,7 @@ def _check(page: Page, where: str, found: dict[str, list[str]]) -> None:
 
 
 def test_axe_finds_no_wcag_violation_on_any_setup_page(
-    page: Page, acme: Organization, alice: User, openssl_ca: OpenSslCa
+    page: Page, acme: Organization, alice: User, bob: User, openssl_ca: OpenSslCa
 ) -> None:
     found: dict[str, list[str]] = {}
     extra = populate(acme, alice, openssl_ca)
@@ -45,6 +45,13 @@ def test_axe_finds_no_wcag_violation_on_any_setup_page(
             page.goto(setup_page.url)
             submit_empty(page, form_index)
             _check(page, f"{setup_page.name}, form {form_index + 1} submitted empty", found)
+
+    page.goto(f"/o/{acme.public_id}/setup/certificates/00000000-0000-0000-0000-000000000000/")
+    _check(page, "not found", found)
+    page.get_by_role("button", name="Log out").click()
+    log_in(page, bob)
+    page.goto(f"/o/{acme.public_id}/setup/master-keys/")
+    _check(page, "insufficient privileges (a member without the permission)", found)
 
     assert visited > 40  # the walk did reach the Setup tree
     report = "\n".join(f"{where}:\n  " + "\n  ".join(v) for where, v in found.items())
