@@ -72,6 +72,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Absolute URLs built while answering start with the request's host (orgs.links).
+    "orgs.links.RequestBaseUrlMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
@@ -215,8 +217,10 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "certadmin <noreply@localhost>")
-# Absolute links in emails (notifications) are built from this.
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Absolute links in emails (notifications) start with this when it is set; otherwise with the
+# scheme and host the org's pages were last served on (orgs.links.base_url). Pages always
+# build their links from the host the user used.
+SITE_URL = os.environ.get("SITE_URL", "").rstrip("/")
 # SAML configurations still signing with the retired default proxy certificate log users in
 # until this moment (ISO 8601, UTC if no offset; docs/sso.md). Default: 90 days after the
 # retirement on 2026-11-28.

@@ -21,6 +21,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 SECURE_SSL_REDIRECT = False
+# Emails' links (no request): a configured base; tests of the unset case clear it.
+SITE_URL = "https://certadmin.test"
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 STATIC_ROOT = Path(os.environ["CERTADMIN_VAR_DIR"]) / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from orgs import clock
-from orgs.links import org_url
+from orgs.links import absolute, org_url
 from orgs.models import Organization
 
 SUBJECT = "Expiring Certificate Notification"
@@ -76,13 +76,9 @@ class Line:
         return f"{self.label}, {self.kind}, {self.expires} {self.date}. Warning: {self.warning}"
 
 
-def absolute(path: str) -> str:
-    return f"{settings.SITE_URL}{path}"
-
-
 def settings_url(org: Organization) -> str:
     """The org's "Expiration Notifications" page, absolute."""
-    return absolute(org_url("notifications:settings", org.public_id))
+    return absolute(org_url("notifications:settings", org.public_id), org)
 
 
 def _state(lines: list[Line]) -> str:

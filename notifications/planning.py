@@ -153,7 +153,9 @@ def plan_batch(
     """
     thresholds = windows.normalize(thresholds)
     org_ids = [work.org_id for work in batch]
-    orgs = Organization.objects.only("name", "public_id", "time_zone").in_bulk(org_ids)
+    orgs = Organization.objects.only("name", "public_id", "time_zone", "served_at_url").in_bulk(
+        org_ids
+    )
     recipients = recipients_by_org(org_ids, thresholds)
     current = _current_objects([p for work in batch for p in work.pending])
     details = _due_details([d for work in batch for d in work.due])

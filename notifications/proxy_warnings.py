@@ -7,7 +7,6 @@ Once a day per org, in the org's time zone: the audit line the send writes is th
 
 from datetime import datetime
 
-from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.urls import reverse
 from django.utils import timezone
@@ -16,6 +15,7 @@ from certadmin.models import SamlSsoConfig
 from certadmin.services import sso_login
 from notifications.recipients import active_members
 from orgs import permissions
+from orgs.links import absolute
 from orgs.models import AuditEvent, Organization
 from orgs.services import record_audit
 
@@ -53,7 +53,7 @@ def send_proxy_warnings(*, now: datetime | None = None) -> int:
         configs = by_org[org.pk]
         days = sso_login.proxy_days_left(org, now=now)
         deadline = org.local(sso_login.proxy_deadline())
-        replace = settings.SITE_URL + reverse("certadmin:sso-proxy-replace", args=[org.public_id])
+        replace = absolute(reverse("certadmin:sso-proxy-replace", args=[org.public_id]), org)
         names = "\n".join(f"  - {config.name}" for config in configs)
         when = (
             f"They stop logging users in on {deadline:%Y-%m-%d %H:%M %Z} ({days} day"

@@ -22,6 +22,7 @@ from guardian.shortcuts import assign_perm, get_perms, get_users_with_perms, rem
 
 from orgs import permissions
 from orgs.http import OrgRequest
+from orgs.links import request_base_url
 from orgs.models import Membership, Organization
 
 M = TypeVar("M", bound=models.Model)
@@ -67,11 +68,21 @@ def org_member_required(view: Callable[..., R]) -> Callable[..., R]:
         org_request.perms = held_permissions(org_request.user, membership.organization)
         if permissions.API_ONLY_USER.codename in org_request.perms:
             raise PermissionDenied("API Only users cannot use the Setup pages.")
+        _remember_base_url(membership.organization, request)
         # Dates on the org's pages are in the org's time zone (orgs.clock).
         with timezone.override(membership.organization.tzinfo):
             return view(org_request, *args, **kwargs)
 
     return wrapper
+
+
+def _remember_base_url(org: Organization, request: HttpRequest) -> None:
+    """Record the scheme and host the org's pages are served on, for the links of emails sent
+    later without a request (orgs.links.base_url): one UPDATE, only when it changed."""
+    base = request_base_url(request)[: Organization._meta.get_field("served_at_url").max_length]
+    if org.served_at_url != base:
+        Organization.objects.filter(pk=org.pk).update(served_at_url=base)
+        org.served_at_url = base
 
 
 def _membership(org_public_id: str, user_id: int) -> Membership | None:

@@ -8,15 +8,21 @@ their places. The result is the string reverse() would give: both are letters, d
 hyphens, which reverse() does not quote.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponseBase
 from django.urls import get_script_prefix, get_urlconf, reverse
+
+if TYPE_CHECKING:
+    from orgs.models import Organization
 
 # (org public id, object uuid) -> the path of a page; calls reverse().
 PathBuilder = Callable[[str, UUID], str]
@@ -76,3 +82,61 @@ def object_link(name: str, org: str) -> Callable[[UUID | str], str]:
     may be given as its string, when a row has several links."""
     template = _template(_by_name(name, True), *current_urlconf()).replace(ORG_PLACEHOLDER, org)
     return lambda uuid: template.replace(_OBJECT_STR, str(uuid))
+
+
+# --- Absolute URLs (issue 15: links use the host the user used) -------------------------------
+
+# The request being answered, set by RequestBaseUrlMiddleware: absolute URLs built while
+# answering it (SAML entity ids, ACS URL, AuthnRequest, login URL) use its scheme and host.
+_request: ContextVar[HttpRequest | None] = ContextVar("certadmin_request", default=None)
+# Where links point when nothing else says: no request, no SITE_URL, the org never served.
+LAST_RESORT_BASE_URL = "http://127.0.0.1:8000"
+
+
+class RequestBaseUrlMiddleware:
+    """Make the request's scheme and host (validated by ALLOWED_HOSTS) the base of the
+    absolute URLs built while answering it (`base_url`)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        with answering(request):
+            return self.get_response(request)
+
+
+@contextmanager
+def answering(request: HttpRequest) -> Iterator[None]:
+    """Absolute URLs built inside start with `request`'s scheme and host."""
+    token = _request.set(request)
+    try:
+        yield
+    finally:
+        _request.reset(token)
+
+
+def request_base_url(request: HttpRequest) -> str:
+    """`https://host:port` of `request` (no trailing slash)."""
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+def base_url(org: "Organization | None" = None) -> str:
+    """The scheme and host absolute links start with (no trailing slash).
+
+    While answering a request: the host the user used. Without one (the notification job's
+    emails): SITE_URL when it is set; else the base the org was last served on
+    (`Organization.served_at_url`, recorded by orgs.access); else LAST_RESORT_BASE_URL.
+    """
+    request = _request.get()
+    if request is not None:
+        return request_base_url(request)
+    if settings.SITE_URL:
+        return str(settings.SITE_URL)
+    if org is not None and org.served_at_url:
+        return org.served_at_url
+    return LAST_RESORT_BASE_URL
+
+
+def absolute(path: str, org: "Organization | None" = None) -> str:
+    """`path` (from reverse()) as an absolute URL: `base_url(org) + path`."""
+    return base_url(org) + path

@@ -38,6 +38,12 @@ class Organization(models.Model):
     name = models.CharField(max_length=80)
     time_zone = models.CharField(max_length=64, default="UTC", choices=TIME_ZONE_CHOICES)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # The scheme and host its Setup pages were last opened on ("https://certs.example.com"):
+    # the base of the links of emails sent without a request when SITE_URL is not set
+    # (orgs.links.base_url; recorded by orgs.access).
+    served_at_url = models.CharField(
+        "Last served at", max_length=200, blank=True, default="", editable=False
+    )
 
     objects = OrganizationQuerySet.as_manager()
 

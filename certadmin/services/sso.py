@@ -17,6 +17,7 @@ from certadmin.models import Certificate, IdentityProvider, ProxyCertificate, Sa
 from certadmin.models.sso import RSA_KEY_TYPES
 from certadmin.services import certificates
 from keys import envelope
+from orgs.links import absolute
 from orgs.models import Organization
 from orgs.services import record_audit
 
@@ -291,7 +292,8 @@ def signer_pem(config: SamlSsoConfig) -> str:
 def acs_url(config: SamlSsoConfig) -> str:
     """Where the identity provider posts its responses for this configuration (published in
     the metadata; certadmin.views.sso_login consumes them)."""
-    return f"{settings.SITE_URL}/o/{config.organization.public_id}/sso/{config.uuid}/acs"
+    org = config.organization
+    return absolute(f"/o/{org.public_id}/sso/{config.uuid}/acs", org)
 
 
 def sp_metadata(config: SamlSsoConfig, *, now: datetime | None = None) -> bytes:
@@ -432,7 +434,7 @@ def disable_identity_provider(*, org: Organization, acting_user: User | None) ->
 
 
 def idp_entity_id(org: Organization) -> str:
-    return f"{settings.SITE_URL}/o/{org.public_id}/idp"
+    return absolute(f"/o/{org.public_id}/idp", org)
 
 
 def idp_metadata(idp: IdentityProvider, *, now: datetime | None = None) -> bytes:

@@ -22,6 +22,7 @@ from certadmin.services import sso as sso_services
 from orgs import permissions, setup_tree
 from orgs.access import held_permissions
 from orgs.http import OrgRequest
+from orgs.links import absolute
 from orgs.models import Membership, Organization
 from orgs.services import add_member, record_audit, standard_profile
 
@@ -44,7 +45,7 @@ def login_path(config: SamlSsoConfig) -> str:
 
 def login_url(config: SamlSsoConfig) -> str:
     """Where a user starts logging in with this configuration (shown on its page)."""
-    return f"{settings.SITE_URL}{login_path(config)}"
+    return absolute(login_path(config), config.organization)
 
 
 def proxy_deadline() -> datetime:

@@ -29,7 +29,7 @@ from notifications.models import ExpiryNotice, NotificationRun, NotificationRunO
 from notifications.recipients import Recipient
 from notifications.services.claims import ROW_FIELDS, Claims, Tally
 from notifications.sources import source
-from orgs.links import current_urlconf, org_url, path_builder
+from orgs.links import absolute, current_urlconf, org_url, path_builder
 from orgs.models import Organization
 from orgs.services import Actor, record_audit
 
@@ -221,7 +221,7 @@ class Job:
 
     def _send_org(self, plan: planning.OrgPlan, rows: list[dict[str, Any]], claims: Claims) -> None:
         tally = claims.results[plan.org.pk]
-        page_url = self.links.settings_page(plan.org.public_id)
+        page_url = self.links.settings_page(plan.org)
         for digest in self._digests(plan, rows):
             keep = claims.still_mine(digest.notice_ids)
             if not keep:
@@ -344,15 +344,15 @@ class _Links:
         self.urlconf = current_urlconf()
         self.paths: dict[str, Callable[[str, UUID | str], str] | None] = {}
 
-    def certificate(self, org_id: str, key: str, uuid: UUID) -> str:
+    def certificate(self, org: Organization, key: str, uuid: UUID) -> str:
         if key not in self.paths:
             src = source(key)
             self.paths[key] = path_builder(src.url, self.urlconf) if src else None
         path = self.paths[key]
-        return emails.absolute(path(org_id, uuid)) if path else ""
+        return absolute(path(org.public_id, uuid), org) if path else ""
 
-    def settings_page(self, org_id: str) -> str:
-        return emails.absolute(org_url("notifications:settings", org_id, self.urlconf))
+    def settings_page(self, org: Organization) -> str:
+        return absolute(org_url("notifications:settings", org.public_id, self.urlconf), org)
 
 
 def _lines(plan: planning.OrgPlan, rows: list[dict[str, Any]], links: _Links) -> list[emails.Line]:
@@ -363,7 +363,7 @@ def _lines(plan: planning.OrgPlan, rows: list[dict[str, Any]], links: _Links) ->
             kind=row["kind_label"],
             expires_on=windows.local_date(row["expires_at"], tz),
             days_left=windows.days_left(row["expires_at"], plan.today, tz),
-            url=links.certificate(plan.org.public_id, row["source"], row["object_uuid"]),
+            url=links.certificate(plan.org, row["source"], row["object_uuid"]),
         )
         for row in rows
     ]

@@ -3,11 +3,12 @@ pysaml2 IdP (signed response, signed assertion, encrypted assertion), and every 
 issue lists, each refused with its reason, audited, and nobody logged in."""
 
 import copy
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 from lxml import etree
@@ -16,6 +17,7 @@ from certadmin.models import SamlAuthnRequest, SamlSsoConfig
 from certadmin.saml import SAML, SAMLP
 from certadmin.services import sso as sso_services
 from certadmin.services import sso_login
+from orgs import links
 from orgs.access import SSO_ORG_SESSION_KEY
 from orgs.models import AuditEvent, Membership, Organization
 from tests.certadmin import saml_peers as peers
@@ -38,6 +40,14 @@ def config(acme: Organization, alice: User) -> SamlSsoConfig:
     config.save()
     set_federation_id(acme, alice, "alice@acme.test")
     return config
+
+
+@pytest.fixture(autouse=True)
+def _served_on_testserver() -> Iterator[None]:
+    """The ACS URL and metadata the test builds are those of the test client's host
+    (absolute URLs use the request's host: orgs.links)."""
+    with links.answering(RequestFactory().get("/")):
+        yield
 
 
 def login_url(config: SamlSsoConfig) -> str:

@@ -149,7 +149,7 @@ def test_idp_metadata_verifies_with_the_certificate_the_page_shows(
     assert ok, output
     signing = _embedded(metadata, "//md:IDPSSODescriptor/md:KeyDescriptor//ds:X509Certificate")
     assert crypto.fingerprint_hex(signing) == certificate.fingerprint_sha256
-    assert etree.fromstring(metadata).get("entityID") == sso.idp_entity_id(acme)
+    assert etree.fromstring(metadata).get("entityID") == f"http://testserver/o/{acme.public_id}/idp"
 
 
 def test_saml_signing_refuses_an_ecdsa_key_and_unknown_methods() -> None:
