@@ -95,6 +95,16 @@ class MasterKey(models.Model):
     def is_destroyed(self) -> bool:
         return self.state == self.State.DESTROYED
 
+    @property
+    def was_imported(self) -> bool:
+        """Destroyed, then imported back from its export file (and not destroyed since): its
+        state is Archived, its `destroyed_at` history, not a state."""
+        return (
+            not self.is_destroyed
+            and self.imported_at is not None
+            and (self.destroyed_at is None or self.imported_at >= self.destroyed_at)
+        )
+
 
 class ContactField(models.Model):
     """A "Text (Encrypted)" custom field an admin defined on the org's Contact records."""

@@ -123,9 +123,13 @@ def destroy_master_key(
     """Destroy an archived key's material. Return how many values became unavailable."""
     locked = _org_keys_locked(org)
     key = _key_in_state(locked, version, MasterKey.State.ARCHIVED, action="destroyed")
-    if " ".join(confirmation.split()).upper() != destroy_phrase(version):
+    if confirmation.strip() != destroy_phrase(version):  # exactly: capitals, one space each
         raise ValidationError(
-            {"confirmation": f"Type {destroy_phrase(version)} to confirm."}, code="confirm"
+            {
+                "confirmation": f"Type {destroy_phrase(version)} to confirm, in capital "
+                "letters exactly as shown."
+            },
+            code="confirm",
         )
     lost = values_per_key(org).get(version, 0)
     key.state, key.material, key.destroyed_at = MasterKey.State.DESTROYED, None, timezone.now()

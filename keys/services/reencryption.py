@@ -109,7 +109,12 @@ def start_reencryption(
         try:
             with transaction.atomic():
                 job = ReencryptionJob.objects.create(
-                    organization=org, requested_by=actor_name(acting_user), created_at=now
+                    organization=org,
+                    requested_by=actor_name(acting_user),
+                    created_at=now,
+                    # What will move, as counted now (the worker counts again when it starts):
+                    # the page says "Queued: 1,200 values to move", not "0 of 0".
+                    total=_pending(values_per_key(org), ring),
                 )
         except IntegrityError as exc:  # someone queued one at the same moment
             raise ReencryptionBusy("A re-encryption of this org's data is already queued.") from exc
@@ -402,9 +407,28 @@ class ReencryptionStatus:
             return 100 if job is not None and job.is_finished else 0
         return min(100, int(100 * job.moved / job.total))
 
+    @property
+    def summary(self) -> str:
+        """The job's state in words, for the page and its JSON (one wording for both)."""
+        job = self.job
+        if job is None:
+            return ""
+        if job.state == ReencryptionJob.State.QUEUED:
+            if job.moved:  # handed back to the queue after its time budget
+                return (
+                    f"Queued to continue: {job.moved:,} of {_values(job.total)} moved, waiting "
+                    "for the background worker"
+                )
+            return f"Queued: {_values(job.total)} to move, waiting for the background worker"
+        if job.state == ReencryptionJob.State.RUNNING:
+            return f"Running: {job.moved:,} of {_values(job.total)} moved"
+        label = job.get_state_display()
+        return f"{label}: {job.message}" if job.message else label
+
     def as_json(self) -> dict[str, Any]:
         job = self.job
         return {
+            "summary": self.summary,
             "state": job.state if job else None,
             "running": self.running,
             "moved": job.moved if job else 0,
@@ -419,6 +443,10 @@ class ReencryptionStatus:
                 for v, n in sorted(self.per_key.items())
             ],
         }
+
+
+def _values(count: int) -> str:
+    return f"{count:,} value" if count == 1 else f"{count:,} values"
 
 
 def reencryption_status(org: Organization) -> ReencryptionStatus:

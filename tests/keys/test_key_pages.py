@@ -1,7 +1,9 @@
 """The Master Encryption Keys page and its operations, as alice (Manage Encryption Keys)."""
 
+import re
 from collections.abc import Callable
 
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
@@ -127,7 +129,21 @@ def test_destroy_with_a_wrong_confirmation_changes_nothing(
 
     response = alice_client.post(_url("key-destroy", acme, 1), {"confirmation": "DESTROY"})
 
-    assertContains(response, "Type DESTROY KEY 1 to confirm.", status_code=400)
+    assertContains(response, "Type DESTROY KEY 1 to confirm, in capital letters", status_code=400)
+    assert _state(acme, 1) == "archived"
+
+
+@pytest.mark.parametrize(
+    "typed", ["destroy key 1", "Destroy Key 1", "DESTROY  KEY 1", "DESTROY KEY 10"]
+)
+def test_destroy_needs_the_phrase_exactly(
+    alice_client: Client, acme: Organization, ssn_field: ContactField, typed: str
+) -> None:
+    rotate_master_key(org=acme, acting_user=None)
+
+    response = alice_client.post(_url("key-destroy", acme, 1), {"confirmation": typed})
+
+    assertContains(response, "in capital letters exactly as shown", status_code=400)
     assert _state(acme, 1) == "archived"
 
 
@@ -151,7 +167,20 @@ def test_destroy_then_import_from_the_exported_file(
     assertContains(destroyed, "Destroyed key 1; 1 value(s) are now unavailable.")
     assertContains(imported, "Imported key 1; its values are readable.")
     assert _state(acme, 1) == "archived"
+    key = MasterKey.objects.get(organization=acme, version=1)
+    row = _key_row(imported.content.decode(), 1)
+    assert "Archived" in row
+    assert "Destroyed" not in row.replace("after being destroyed", "")
+    assert f"Imported {key.imported_at:%Y-%m-%d}" in row  # type: ignore[str-format]
+    cells = re.findall(r"<td>(.*?)</td>", row, re.DOTALL)
+    assert cells[5] == "—"  # the Destroyed column: a state, not the history
     assert value_row(jane, ssn_field).value.reveal() == SSN
+
+
+def _key_row(html: str, version: int) -> str:
+    """The row of key `version` in the page's key table."""
+    rows = re.findall(r"<tr>(.*?)</tr>", html, re.DOTALL)
+    return next(r for r in rows if f"<td>Key {version} " in r)
 
 
 def _destroyed(org: Organization) -> bytes:
@@ -262,6 +291,36 @@ def test_status_json_shows_progress_of_a_running_job(
     assertContains(page, 'value="75"')
     assertContains(page, "1 value(s) still on key 1.")
     assertContains(page, "Refresh")
+
+
+def test_a_queued_job_says_what_it_will_move_not_0_of_0(
+    alice_client: Client, acme: Organization, ssn_field: ContactField
+) -> None:
+    add_contacts(acme, ssn_field, ["111-11-1111", "222-22-2222", "333-33-3333"])
+    rotate_master_key(org=acme, acting_user=None)
+    start_reencryption(org=acme, acting_user=None, enqueue=False)  # no worker has taken it yet
+
+    page = alice_client.get(_url("key-list", acme))
+    status = alice_client.get(_url("reencrypt-status", acme)).json()
+
+    text = "Queued: 3 values to move, waiting for the background worker."
+    assertContains(page, text)
+    assert "0 of 0" not in page.content.decode()
+    assert status["summary"] + "." == text
+    assert (status["state"], status["total"], status["percent"]) == ("queued", 3, 0)
+
+
+def test_a_running_job_says_how_far_it_is(
+    alice_client: Client, acme: Organization, ssn_field: ContactField
+) -> None:
+    add_contacts(acme, ssn_field, ["111-11-1111"])
+    rotate_master_key(org=acme, acting_user=None)
+    job = start_reencryption(org=acme, acting_user=None, enqueue=False)
+    ReencryptionJob.objects.filter(pk=job.pk).update(state="running", total=1200, moved=300)
+
+    page = alice_client.get(_url("key-list", acme))
+
+    assertContains(page, "Running: 300 of 1,200 values moved.")
 
 
 def test_key_list_query_count_does_not_grow_with_keys(

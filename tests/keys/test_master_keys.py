@@ -137,9 +137,7 @@ def test_destroy_wipes_the_material_and_counts_the_lost_values(
 ) -> None:
     rotate_master_key(org=acme, acting_user=None)
 
-    lost = destroy_master_key(
-        org=acme, version=1, confirmation=" destroy key  1 ", acting_user=None
-    )
+    lost = destroy_master_key(org=acme, version=1, confirmation=" DESTROY KEY 1 ", acting_user=None)
 
     key = MasterKey.objects.get(organization=acme, version=1)
     assert lost == 1
