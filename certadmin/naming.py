@@ -1,7 +1,8 @@
 """The Unique Name rules of SPEC 2 (also used for keystore aliases), explained in words."""
 
 import re
-import unicodedata
+
+from orgs.naming import api_name_from
 
 MAX_LABEL = 64
 MAX_UNIQUE_NAME = 80
@@ -35,8 +36,4 @@ def unique_name_from(text: str) -> str:
     Mirrors the auto-fill script of the create forms: accents are dropped, every run of other
     characters becomes one underscore, a leading digit gets an "X" in front.
     """
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    name = re.sub(r"[^A-Za-z0-9]+", "_", ascii_text).strip("_")
-    if name and not name[0].isalpha():
-        name = "X" + name
-    return name[:MAX_UNIQUE_NAME].rstrip("_")
+    return api_name_from(text, MAX_UNIQUE_NAME)

@@ -25,7 +25,7 @@ class MemberForm(forms.Form):
 
     def __init__(self, *args: Any, org: Organization, exclude_user_ids: Any = (), **kwargs: Any):
         super().__init__(*args, **kwargs)
-        members = Membership.objects.filter(organization=org, user__is_active=True)
+        members = Membership.objects.filter(organization=org, is_active=True, user__is_active=True)
         field = self.fields["member"]
         assert isinstance(field, MemberChoiceField)
         field.queryset = (

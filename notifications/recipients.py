@@ -159,7 +159,9 @@ def active_members(
     Standard User profile (which grants nothing and cannot be edited) and no permission set.
     """
     through = Membership.permission_sets.through
-    members = Membership.objects.filter(organization_id__in=list(org_ids), user__is_active=True)
+    members = Membership.objects.filter(
+        organization_id__in=list(org_ids), is_active=True, user__is_active=True
+    )
     if candidates_only:
         members = members.filter(
             ~Q(profile__is_standard=True, profile__name=permissions.STANDARD_USER)

@@ -62,6 +62,11 @@ def org_member_required(view: Callable[..., R]) -> Callable[..., R]:
         membership = _membership(org, cast(int, request.user.pk))
         if membership is None:
             raise Http404("No such organization.")
+        if not membership.is_active:
+            raise PermissionDenied(
+                f"Your user in {membership.organization.name} is deactivated. "
+                "Ask one of its administrators to reactivate it."
+            )
         org_request = cast(OrgRequest, request)
         org_request.org = membership.organization
         org_request.membership = membership
@@ -150,11 +155,16 @@ def visible_to_member(request: OrgRequest, queryset: QS, perm: str | None) -> QS
 def sync_member_permissions(membership: Membership) -> frozenset[str]:
     """Make the user's guardian permissions on the org equal profile + permission sets.
 
-    The one place effective permissions are computed (SPEC 1). Returns the codenames held.
+    The one place effective permissions are computed (SPEC 1). Returns the codenames held:
+    none while the membership is deactivated.
     """
-    wanted = permissions.effective_codenames(
-        [membership.profile.permissions]
-        + [pset.permissions for pset in membership.permission_sets.all()]
+    wanted = (
+        permissions.effective_codenames(
+            [membership.profile.permissions]
+            + [pset.permissions for pset in membership.permission_sets.all()]
+        )
+        if membership.is_active
+        else frozenset()
     )
     org, user = membership.organization, membership.user
     current = set(get_perms(user, org)) & set(permissions.BY_CODENAME)
@@ -181,5 +191,5 @@ def users_holding(org: Organization, perm: str) -> QuerySet[User]:
 
 
 def memberships_of(user: User) -> Iterable[Membership]:
-    """The user's memberships, for the org switcher."""
-    return Membership.objects.filter(user=user).select_related("organization")
+    """The user's active memberships, for the org switcher."""
+    return Membership.objects.filter(user=user, is_active=True).select_related("organization")

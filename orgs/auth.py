@@ -8,12 +8,13 @@ from django.contrib.auth.models import User
 from django.core.validators import MaxLengthValidator
 
 from orgs.access import held_permissions
-from orgs.models import Organization
+from orgs.models import Membership, Organization
 from orgs.permissions import API_ONLY_USER
 
 
 class SetupAuthenticationForm(AuthenticationForm):
-    """Refuses users who are API Only in every org they belong to (SPEC 5)."""
+    """Refuses users who are API Only in every org they belong to (SPEC 5), and users whose
+    every membership is deactivated."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -41,7 +42,18 @@ class SetupAuthenticationForm(AuthenticationForm):
         super().confirm_login_allowed(user)
         if user.is_superuser:
             return
-        orgs = list(Organization.objects.filter(memberships__user=user))
+        if (
+            Membership.objects.filter(user=user).exists()
+            and not Membership.objects.filter(user=user, is_active=True).exists()
+        ):
+            raise forms.ValidationError(
+                "This user is deactivated in every organization it belongs to. "
+                "Ask an administrator to reactivate it.",
+                code="inactive_member",
+            )
+        orgs = list(
+            Organization.objects.filter(memberships__user=user, memberships__is_active=True)
+        )
         if orgs and all(API_ONLY_USER.codename in held_permissions(user, org) for org in orgs):
             raise forms.ValidationError(
                 "This user is an API Only user and cannot log in to Setup. "

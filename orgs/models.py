@@ -69,8 +69,13 @@ class Organization(models.Model):
 
 
 class Profile(models.Model):
-    """What a member may do; every membership has exactly one."""
+    """What a member may do; every membership has exactly one.
 
+    The two standard profiles are made with the org and never change; admins make more by
+    cloning one (orgs.services.create_profile), edit them and delete them while unused.
+    """
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="profiles"
     )
@@ -90,6 +95,9 @@ class Profile(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("orgs:profile-detail", args=[self.organization.public_id, self.uuid])
 
     @property
     def permission_labels(self) -> list[str]:
@@ -145,6 +153,9 @@ class Membership(models.Model):
         blank=True,
         help_text="The NameID your identity provider sends for this user (single sign-on).",
     )
+    # A deactivated member keeps their row (the audit trail, tokens and assignments still name
+    # them) but holds no permission and cannot open the org (orgs.services.deactivate_member).
+    is_active = models.BooleanField("Active", default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

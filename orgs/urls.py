@@ -15,11 +15,33 @@ urlpatterns = [
         views.user_assign_permission_set,
         name="user-assign-permission-set",
     ),
+    path("users/<uuid:member>/edit/", views.user_edit, name="user-edit"),
+    path("users/<uuid:member>/deactivate/", views.user_deactivate, name="user-deactivate"),
+    path("users/<uuid:member>/reactivate/", views.user_reactivate, name="user-reactivate"),
+    path(
+        "users/<uuid:member>/reset-password/",
+        views.user_reset_password,
+        name="user-reset-password",
+    ),
     path("profiles/", views.profile_list, name="profile-list"),
+    path("profiles/new/", views.profile_create, name="profile-create"),
+    path("profiles/<uuid:profile>/", views.profile_detail, name="profile-detail"),
+    path("profiles/<uuid:profile>/edit/", views.profile_edit, name="profile-edit"),
+    path("profiles/<uuid:profile>/delete/", views.profile_delete, name="profile-delete"),
     path("permission-sets/new/", views.permission_set_create, name="permission-set-create"),
     path("permission-sets/<uuid:pset>/", views.permission_set_detail, name="permission-set-detail"),
     path(
         "permission-sets/<uuid:pset>/edit/", views.permission_set_edit, name="permission-set-edit"
+    ),
+    path(
+        "permission-sets/<uuid:pset>/rename/",
+        views.permission_set_rename,
+        name="permission-set-rename",
+    ),
+    path(
+        "permission-sets/<uuid:pset>/delete/",
+        views.permission_set_delete,
+        name="permission-set-delete",
     ),
     path(
         "permission-sets/<uuid:pset>/assign/",

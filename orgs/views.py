@@ -3,11 +3,13 @@
 from datetime import timedelta
 from typing import cast
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -25,11 +27,15 @@ from orgs.access import (
 from orgs.csv_export import csv_response
 from orgs.forms import (
     AssignPermissionSetForm,
+    MemberDetailsForm,
     MemberPermissionSetForm,
     NewUserForm,
     PermissionSetForm,
     PermissionSetPermissionsForm,
+    PermissionSetPropertiesForm,
     ProfileChoiceForm,
+    ProfileCreateForm,
+    ProfileEditForm,
 )
 from orgs.http import OrgRequest
 from orgs.models import AuditEvent, AuditEventQuerySet, Membership, PermissionSet, Profile
@@ -107,6 +113,8 @@ def user_detail(request: OrgRequest, member: str) -> HttpResponse:
         ),
         "pset_form": MemberPermissionSetForm(membership=membership),
         "assigned": list(membership.permission_sets.all()),
+        "login_managed_here": services.login_managed_here(membership),
+        "is_self": membership.user_id == request.user.pk,
     }
     return render(request, "orgs/user_detail.html", ctx)
 
@@ -119,14 +127,20 @@ def user_change_profile(request: OrgRequest, member: str) -> HttpResponse:
     )
     form = ProfileChoiceForm(request.POST, org=request.org)
     if form.is_valid():
-        services.change_profile(
-            membership=membership, profile=form.cleaned_data["profile"], acting_user=request.user
-        )
-        messages.success(
-            request,
-            f"{membership.user.get_username()} now has the "
-            f"{form.cleaned_data['profile'].name} profile.",
-        )
+        try:
+            services.change_profile(
+                membership=membership,
+                profile=form.cleaned_data["profile"],
+                acting_user=request.user,
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(
+                request,
+                f"{membership.user.get_username()} now has the "
+                f"{form.cleaned_data['profile'].name} profile.",
+            )
     else:
         messages.error(request, "Choose one of this org's profiles.")
     return redirect("orgs:user-detail", request.org.public_id, membership.uuid)
@@ -153,7 +167,10 @@ def user_assign_permission_set(request: OrgRequest, member: str) -> HttpResponse
 def profile_list(request: OrgRequest) -> HttpResponse:
     profiles = visible_to_member(request, Profile.objects.all(), MANAGE_USERS)
     psets = visible_to_member(request, PermissionSet.objects.all(), MANAGE_USERS)
-    ctx = {"profiles": list(profiles), "permission_sets": list(psets)}
+    ctx = {
+        "profiles": list(profiles.annotate(holders=Count("memberships"))),
+        "permission_sets": list(psets),
+    }
     return render(request, "orgs/profile_list.html", ctx)
 
 
@@ -239,6 +256,206 @@ def permission_set_remove(request: OrgRequest, pset: str, member: str) -> HttpRe
             request, f"Removed {permission_set.label} from {membership.user.get_username()}."
         )
     return redirect(permission_set)
+
+
+def _member(request: OrgRequest, member: str) -> Membership:
+    return get_for_member(
+        request, Membership.objects.select_related("user", "profile"), MANAGE_USERS, uuid=member
+    )
+
+
+def _back_to(request: OrgRequest, membership: Membership) -> HttpResponse:
+    return redirect("orgs:user-detail", request.org.public_id, membership.uuid)
+
+
+@require_http_methods(["GET", "POST"])
+@org_member_required
+def user_edit(request: OrgRequest, member: str) -> HttpResponse:
+    membership = _member(request, member)
+    user = membership.user
+    initial = {"first_name": user.first_name, "last_name": user.last_name, "email": user.email}
+    managed = services.login_managed_here(membership)
+    form = MemberDetailsForm((request.POST or None) if managed else None, initial=initial)
+    if form.is_valid():
+        try:
+            changes = services.update_member_details(
+                membership=membership, acting_user=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            done = f"Saved {user.get_username()}." if changes else "Nothing to save."
+            messages.success(request, done)
+            return _back_to(request, membership)
+    ctx = {"form": form, "member": membership, "managed": managed}
+    return render(request, "orgs/user_edit.html", ctx, status=_status(form))
+
+
+@require_http_methods(["GET", "POST"])
+@org_member_required
+def user_deactivate(request: OrgRequest, member: str) -> HttpResponse:
+    """Confirmation page, then the deactivation (SPEC 10: destructive actions are confirmed)."""
+    membership = _member(request, member)
+    if request.method == "POST":
+        try:
+            services.deactivate_member(membership=membership, acting_user=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"Deactivated {membership.user.get_username()}.")
+        return _back_to(request, membership)
+    return render(request, "orgs/user_deactivate.html", {"member": membership})
+
+
+@require_POST
+@org_member_required
+def user_reactivate(request: OrgRequest, member: str) -> HttpResponse:
+    membership = _member(request, member)
+    try:
+        services.reactivate_member(membership=membership, acting_user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Reactivated {membership.user.get_username()}.")
+    return _back_to(request, membership)
+
+
+@require_http_methods(["GET", "POST"])
+@org_member_required
+def user_reset_password(request: OrgRequest, member: str) -> HttpResponse:
+    membership = _member(request, member)
+    if request.method == "POST":
+        try:
+            address = services.reset_member_password(
+                membership=membership,
+                domain=request.get_host(),
+                use_https=request.is_secure(),
+                acting_user=request.user,
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(
+                request,
+                f"Reset the password of {membership.user.get_username()}: a link to set a new "
+                f"one was sent to {address}.",
+            )
+        return _back_to(request, membership)
+    ctx = {
+        "member": membership,
+        "managed": services.login_managed_here(membership),
+        "timeout_days": settings.PASSWORD_RESET_TIMEOUT // 86400,
+    }
+    return render(request, "orgs/user_reset_password.html", ctx)
+
+
+def _profile(request: OrgRequest, profile: str) -> Profile:
+    return get_for_member(request, Profile.objects.all(), MANAGE_USERS, uuid=profile)
+
+
+@require_http_methods(["GET", "POST"])
+@org_member_required
+def profile_create(request: OrgRequest) -> HttpResponse:
+    require_org_perm(request, MANAGE_USERS)
+    form = ProfileCreateForm(request.POST or None, org=request.org)
+    if form.is_valid():
+        try:
+            profile = services.create_profile(
+                org=request.org, acting_user=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Created profile {profile.name}.")
+            return redirect(profile)
+    return render(request, "orgs/profile_create.html", {"form": form}, status=_status(form))
+
+
+@require_GET
+@org_member_required
+def profile_detail(request: OrgRequest, profile: str) -> HttpResponse:
+    found = _profile(request, profile)
+    members = found.memberships.select_related("user").order_by("user__username")
+    ctx = {"profile": found, "members": list(members[:200]), "holders": members.count()}
+    return render(request, "orgs/profile_detail.html", ctx)
+
+
+@require_http_methods(["GET", "POST"])
+@org_member_required
+def profile_edit(request: OrgRequest, profile: str) -> HttpResponse:
+    found = _profile(request, profile)
+    initial = {
+        "name": found.name,
+        "description": found.description,
+        "permission_codes": found.permissions,
+    }
+    form = ProfileEditForm(request.POST or None, initial=initial)
+    if not found.is_standard and form.is_valid():
+        try:
+            services.update_profile(profile=found, acting_user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Saved profile {found.name}.")
+            return redirect(found)
+    ctx = {"form": form, "profile": found}
+    return render(request, "orgs/profile_edit.html", ctx, status=_status(form))
+
+
+@require_http_methods(["GET", "POST"])
+@org_member_required
+def profile_delete(request: OrgRequest, profile: str) -> HttpResponse:
+    found = _profile(request, profile)
+    if request.method == "POST":
+        try:
+            services.delete_profile(profile=found, acting_user=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect(found)
+        messages.success(request, f"Deleted profile {found.name}.")
+        return redirect("orgs:profile-list", request.org.public_id)
+    ctx = {"profile": found, "holders": found.memberships.count()}
+    return render(request, "orgs/profile_delete.html", ctx)
+
+
+def _pset(request: OrgRequest, pset: str) -> PermissionSet:
+    return get_for_member(request, PermissionSet.objects.all(), MANAGE_USERS, uuid=pset)
+
+
+@require_http_methods(["GET", "POST"])
+@org_member_required
+def permission_set_rename(request: OrgRequest, pset: str) -> HttpResponse:
+    found = _pset(request, pset)
+    initial = {"label": found.label, "api_name": found.api_name, "description": found.description}
+    form = PermissionSetPropertiesForm(request.POST or None, initial=initial)
+    if form.is_valid():
+        try:
+            services.rename_permission_set(
+                pset=found, acting_user=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Saved permission set {found.label}.")
+            return redirect(found)
+    ctx = {"form": form, "pset": found}
+    return render(request, "orgs/permission_set_rename.html", ctx, status=_status(form))
+
+
+@require_http_methods(["GET", "POST"])
+@org_member_required
+def permission_set_delete(request: OrgRequest, pset: str) -> HttpResponse:
+    found = _pset(request, pset)
+    if request.method == "POST":
+        try:
+            services.delete_permission_set(pset=found, acting_user=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect(found)
+        messages.success(request, f"Deleted permission set {found.label}.")
+        return redirect("orgs:profile-list", request.org.public_id)
+    holders = list(found.memberships.select_related("user").order_by("user__username"))
+    return render(request, "orgs/permission_set_delete.html", {"pset": found, "holders": holders})
 
 
 def _audit_events(request: OrgRequest) -> AuditEventQuerySet:

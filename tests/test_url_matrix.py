@@ -11,7 +11,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from orgs.models import Organization
 from tests.conftest import grant
-from tests.url_samples import SAMPLES
+from tests.url_samples import OUTSIDE_ORG_SAMPLES, SAMPLES
 
 # Pages every member of the org may open (no permission needed), with the reason.
 OPEN_TO_MEMBERS = {
@@ -32,8 +32,8 @@ BEYOND_SYSTEM_ADMINISTRATOR = {
     "certadmin:named-credential-": "customize_application",
     "keys:field-": "customize_application",
 }
-# URLs outside the org tree: (name, anonymous may open it).
-PUBLIC = {"login", "healthz"}
+# URLs outside the org tree that anonymous may open.
+PUBLIC = {"login", "healthz", "password_reset_confirm", "password_reset_complete"}
 # URLs of an org that anonymous users open by design (single sign-on, docs/sso.md), with what
 # anonymous gets for the org's own object: the login start redirects to the identity
 # provider, the Assertion Consumer Service refuses an empty post with a reason. Another org's
@@ -73,6 +73,12 @@ ORG_URLS = [
 def test_the_matrix_sees_the_setup_pages() -> None:
     assert "orgs:user-list" in ORG_URLS
     assert "orgs:audit-trail" in ORG_URLS
+
+
+def outside_org_url(name: str) -> str:
+    """A URL outside the org tree, its keyword arguments (if any) from OUTSIDE_ORG_SAMPLES."""
+    kwargs = {kwarg: OUTSIDE_ORG_SAMPLES[kwarg] for kwarg in _kwargs_of(dict(ALL_URLS)[name])}
+    return reverse(name, kwargs=kwargs)
 
 
 def _url(name: str, org: Organization, url_org: Organization | None = None) -> str:
@@ -177,7 +183,7 @@ def test_admin_of_the_org_is_let_in(
 def test_pages_outside_an_org_need_a_login_unless_public(
     client: Client, db: None, name: str
 ) -> None:
-    url = reverse(name)
+    url = outside_org_url(name)
 
     response = client.get(url)
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from django.contrib.auth.models import User
 
-from orgs.models import Membership, Organization, PermissionSet
+from orgs.models import Membership, Organization, PermissionSet, Profile
 
 from . import conftest
 
@@ -28,6 +28,15 @@ def _pset(org: Organization) -> str:
         acting_user=None,
     )
     return str(pset.uuid)
+
+
+def _profile(org: Organization) -> str:
+    """A profile made by an admin (the standard ones cannot be edited or deleted)."""
+    source = conftest.services.standard_profile(org, conftest.permissions.STANDARD_USER)
+    profile = conftest.services.create_profile(
+        org=org, name=f"Sample {Profile.objects.count()}", source=source, acting_user=None
+    )
+    return str(profile.uuid)
 
 
 def _certificate(org: Organization) -> str:
@@ -154,6 +163,10 @@ def _credential(org: Organization) -> str:
     return str(credential.uuid)
 
 
+# Keyword arguments of URLs outside an org: a password-reset link that is not valid.
+OUTSIDE_ORG_SAMPLES: dict[str, str] = {"uidb64": "MQ", "token": "not-a-valid-token"}
+
+
 SAMPLES: dict[str, Callable[[Organization], str]] = {
     "credential": _credential,
     "sso": _sso,
@@ -161,6 +174,7 @@ SAMPLES: dict[str, Callable[[Organization], str]] = {
     "token": _token,
     "member": _member,
     "pset": _pset,
+    "profile": _profile,
     "certificate": _certificate,
     "key_version": _key_version,
     "encrypted_field": _encrypted_field,

@@ -99,9 +99,9 @@ def authenticate(request: HttpRequest, presented: str, *, org: str) -> ApiCaller
     if token.organization.public_id != org:
         raise ApiError(404, "not_found", "No such organization for this token.")
     if not Membership.objects.filter(
-        organization_id=token.organization_id, user=token.user
+        organization_id=token.organization_id, user=token.user, is_active=True
     ).exists():
-        raise invalid  # the user has left the org: their tokens there stop working
+        raise invalid  # the user left the org or was deactivated: their tokens stop working
     perms = held_permissions(token.user, token.organization)
     # Enforce is a restriction on org members; superusers (the operators) are not bound by it,
     # as they are never API Only either (orgs.access.held_permissions).

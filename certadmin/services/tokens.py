@@ -52,8 +52,8 @@ def create_api_token(
     name = name.strip()
     if not name:
         raise ValidationError({"name": ["Give the token a name, e.g. the client that uses it."]})
-    if not Membership.objects.filter(organization=org, user=user).exists():
-        raise ValidationError("That user is not a member of this org.")
+    if not Membership.objects.filter(organization=org, user=user, is_active=True).exists():
+        raise ValidationError("That user is not an active member of this org.")
     if expires_in_days is not None and not 1 <= expires_in_days <= 3650:
         raise ValidationError({"expires": ["A token expires after 1 to 3650 days, or never."]})
     key_id = secrets.token_hex(6)

@@ -18,6 +18,17 @@ urlpatterns = [
     path("healthz", org_views.healthz, name="healthz"),
     path("accounts/login/", sso_login.SetupLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Reached from the email a Reset Password on a user's Setup page sends (orgs.services).
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
     path("admin/", admin.site.urls),
     # Single sign-on with an org's identity provider: anonymous by nature (issue 16).
     path("o/<str:org>/sso/<uuid:sso>/login", sso_login.sso_login_start, name="sso-login"),

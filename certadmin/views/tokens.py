@@ -29,7 +29,10 @@ def token_list(request: OrgRequest) -> HttpResponse:
     members = (
         # Superusers are left out: a token of theirs would carry more than this admin holds.
         User.objects.filter(
-            memberships__organization=request.org, is_active=True, is_superuser=False
+            memberships__organization=request.org,
+            memberships__is_active=True,
+            is_active=True,
+            is_superuser=False,
         ).order_by("username")
         if is_admin
         else None
