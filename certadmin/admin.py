@@ -59,7 +59,7 @@ class CertificateAdmin(ListDeferredMixin, ReadOnlyAdmin[Certificate]):
         "fingerprint_sha256",
         "not_before",
         "not_after",
-        "subject_fields",
+        "subject_details",
         "csr_pem",
         "chain_pem",
         "created_at",
@@ -69,6 +69,23 @@ class CertificateAdmin(ListDeferredMixin, ReadOnlyAdmin[Certificate]):
     )
     fields = ("label", "unique_name", *readonly_fields)
     actions = ["delete_selected_certificates"]
+
+    @admin.display(description="Subject (as entered)")
+    def subject_details(self, obj: Certificate) -> str:
+        """The subject fields a CA-signed certificate was requested with, in words rather than
+        the stored JSON."""
+        words = {
+            "common_name": "Common Name",
+            "email": "Email",
+            "company": "Company",
+            "department": "Department",
+            "city": "City",
+            "state": "State",
+            "country": "Country",
+        }
+        fields = obj.subject_fields or {}
+        parts = [f"{words.get(key, key)}: {value}" for key, value in fields.items() if value]
+        return "; ".join(parts) or "—"
 
     # Read-only: certificates are made through Setup (services.create_*), never by hand;
     # deletes go through the service (usage guard, audit): see the action.

@@ -20,7 +20,7 @@ class CertadminConfig(AppConfig):
             idp_use_url,
             sso_use_url,
         )
-        from orgs import setup_tree
+        from orgs import help, setup_tree
         from orgs.permissions import CUSTOMIZE_APPLICATION, MANAGE_CERTIFICATES
 
         manage = MANAGE_CERTIFICATES.codename
@@ -46,6 +46,33 @@ class CertadminConfig(AppConfig):
         from certadmin.services.sso_login import proxy_home_notices
 
         setup_tree.add_home_notices(proxy_home_notices)
+        # Help for this page (orgs.help): the docs section each page is about.
+        help.add("certadmin:certificate-", "certificates")
+        help.add(
+            "certadmin:certificate-create-self-signed",
+            "certificates",
+            "create-a-self-signed-certificate",
+        )
+        help.add(
+            "certadmin:certificate-create-ca-signed",
+            "certificates",
+            "create-a-ca-signed-certificate",
+        )
+        help.add(
+            "certadmin:certificate-upload-signed", "certificates", "create-a-ca-signed-certificate"
+        )
+        help.add("certadmin:certificate-detail", "certificates", "a-certificates-page")
+        help.add("certadmin:certificate-edit", "certificates", "a-certificates-page")
+        help.add("certadmin:certificate-delete", "certificates", "a-certificates-page")
+        help.add("certadmin:certificate-expired", "sso", "expired-certificates-page")
+        help.add("certadmin:certificate-replace", "sso", "expired-certificates-page")
+        help.add("certadmin:certificate-renew", "sso", "renew-spec-22-beyond")
+        help.add("certadmin:keystore-", "certificates", "keystores")
+        help.add("certadmin:mutual-auth-", "mtls", "uploading-a-mutual-authentication-certificate")
+        help.add("certadmin:sso-", "sso", "saml-single-sign-on-settings")
+        help.add("certadmin:idp-", "sso", "identity-provider")
+        help.add("certadmin:named-credential-", "named-credentials")
+        help.add("certadmin:token-", "mtls", "api-tokens")
         # Every member manages their own API tokens (issue 7).
         setup_tree.add("My Settings", "API Tokens", "certadmin:token-list", None, order=10)
 

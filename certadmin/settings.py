@@ -88,6 +88,9 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
+# Nothing is ever granted to anonymous visitors, so django-guardian's "AnonymousUser" row (which
+# showed in the admin's user lists) is not made; orgs migration 0004 removes an existing one.
+ANONYMOUS_USER_NAME = None
 
 ROOT_URLCONF = "certadmin.urls"
 WSGI_APPLICATION = "certadmin.wsgi.application"
@@ -194,6 +197,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Files whitenoise serves at the site's root: /favicon.ico, which browsers ask for on pages
+# that do not link an icon (the Django admin's, a download's).
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

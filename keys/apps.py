@@ -8,7 +8,7 @@ class KeysConfig(AppConfig):
 
     def ready(self) -> None:
         from keys import checks  # noqa: F401 (registers the KEK check)
-        from orgs import setup_tree
+        from orgs import help, setup_tree
         from orgs.permissions import CUSTOMIZE_APPLICATION, MANAGE_ENCRYPTION_KEYS
 
         setup_tree.add(
@@ -19,6 +19,11 @@ class KeysConfig(AppConfig):
             order=40,
         )
         setup_tree.add("Contacts", "Contacts", "keys:contact-list", None, order=10)
+        # Help for this page (orgs.help): the section of docs/keys.md each page is about.
+        help.add("keys:key-", "keys", "master-keys")
+        help.add("keys:reencrypt-", "keys", "re-encrypt-all-data-now")
+        help.add("keys:field-", "keys", "encrypted-custom-fields-on-contacts")
+        help.add("keys:contact-", "keys", "who-sees-what")
         setup_tree.add(
             "Contacts",
             "Encrypted Fields",

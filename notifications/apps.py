@@ -26,9 +26,10 @@ class NotificationsConfig(AppConfig):
         # every deploy's migrate.
         post_migrate.connect(_sync_schedules, sender=self, dispatch_uid="notifications.schedules")
 
-        from orgs import setup_tree
+        from orgs import help, setup_tree
         from orgs.permissions import MANAGE_CERTIFICATES
 
+        help.add("notifications:", "notifications", "setup-page-expiration-notifications")
         setup_tree.add(
             "Security",
             "Expiration Notifications",

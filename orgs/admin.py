@@ -1,7 +1,32 @@
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from orgs import permissions
 from orgs.models import AuditEvent, Membership, Organization, PermissionSet, Profile
+
+
+class TimeZoneInUseFilter(admin.SimpleListFilter):
+    """The time zones the orgs use, not the ~600 the field may hold (issue 15)."""
+
+    title = "time zone"
+    parameter_name = "time_zone"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        zones = Organization.objects.order_by("time_zone").values_list("time_zone", flat=True)
+        return [(zone, zone) for zone in zones.distinct()]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[Organization]
+    ) -> QuerySet[Organization]:
+        return queryset.filter(time_zone=self.value()) if self.value() else queryset
+
+
+def _permission_labels(codes: list[str]) -> str:
+    """["manage_certificates"] -> "Manage Certificates", instead of the JSON list."""
+    return ", ".join(permissions.label_of(code) for code in codes) or "—"
 
 
 class MembershipInline(admin.TabularInline[Membership, Organization]):
@@ -20,7 +45,7 @@ class MembershipInline(admin.TabularInline[Membership, Organization]):
 class OrganizationAdmin(admin.ModelAdmin[Organization]):
     list_display = ("name", "public_id", "time_zone", "created_at")
     search_fields = ("name", "public_id")
-    list_filter = ("time_zone",)
+    list_filter = (TimeZoneInUseFilter,)
     readonly_fields = ("public_id", "created_at")
     inlines = [MembershipInline]
 
@@ -46,10 +71,15 @@ class ProfileAdmin(admin.ModelAdmin[Profile]):
     search_fields = ("name", "organization__name", "organization__public_id")
     # Read-only: permission changes go through Setup (orgs.services), which keeps guardian's
     # grants in step and writes the audit trail.
-    readonly_fields = ("organization", "name", "description", "permissions", "is_standard")
+    readonly_fields = ("organization", "name", "description", "permission_list", "is_standard")
+    exclude = ("permissions",)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.display(description="Permissions")
+    def permission_list(self, obj: Profile) -> str:
+        return _permission_labels(obj.permissions)
 
 
 @admin.register(PermissionSet)
@@ -63,21 +93,34 @@ class PermissionSetAdmin(admin.ModelAdmin[PermissionSet]):
         "label",
         "api_name",
         "description",
-        "permissions",
+        "permission_list",
         "created_at",
     )  # as for profiles: changes go through Setup
+    exclude = ("permissions",)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    @admin.display(description="Permissions")
+    def permission_list(self, obj: PermissionSet) -> str:
+        return _permission_labels(obj.permissions)
+
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin[Membership]):
-    list_display = ("user", "organization", "profile")
+    list_display = ("user", "organization", "profile", "is_active")
     list_select_related = ("user", "organization", "profile")
     search_fields = ("user__username", "user__email", "organization__name")
-    list_filter = ("profile__name",)
-    readonly_fields = ("uuid", "organization", "user", "profile", "permission_sets", "created_at")
+    list_filter = ("profile__name", "is_active")
+    readonly_fields = (
+        "uuid",
+        "organization",
+        "user",
+        "profile",
+        "permission_sets",
+        "is_active",
+        "created_at",
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # through Setup or orgs.services, which keep guardian in step

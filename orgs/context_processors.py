@@ -3,8 +3,9 @@
 from typing import Any
 
 from django.http import HttpRequest
+from django.urls import reverse
 
-from orgs import permissions, setup_tree
+from orgs import help, permissions, setup_tree
 from orgs.links import current_urlconf, org_url
 
 
@@ -32,6 +33,16 @@ def setup(request: HttpRequest) -> dict[str, Any]:
             tree.append({"heading": heading, "links": links})
     return {
         "org": org,
+        "help_url": _help_url(request),
         "setup_tree": tree,
         "can": {perm.codename: perm.codename in held for perm in permissions.CATALOGUE},
     }
+
+
+def _help_url(request: HttpRequest) -> str | None:
+    """Where "Help for this page" leads (orgs.help), or None for a page without a topic."""
+    match = request.resolver_match
+    topic = help.topic_for(match.view_name) if match else None
+    if topic is None:
+        return None
+    return reverse("help", args=[topic.page]) + (f"#{topic.anchor}" if topic.anchor else "")

@@ -10,12 +10,13 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from orgs import permissions, services, setup_tree
+from orgs import help, permissions, services, setup_tree
 from orgs.access import (
     SSO_ORG_SESSION_KEY,
     get_for_member,
@@ -60,6 +61,15 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_not_required
 def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
+
+
+@require_GET
+def help_page(request: HttpRequest, page: str) -> HttpResponse:
+    """A page of docs/, rendered: where every Setup page's "Help for this page" leads."""
+    if page not in help.pages():
+        raise Http404("No such help page.")
+    links = {name: reverse("help", args=[name]) for name in help.pages()}
+    return render(request, "orgs/help_page.html", {"doc": help.render(page, links)})
 
 
 @require_GET

@@ -273,7 +273,7 @@ def _member(config: SamlSsoConfig, assertion: saml_acs.Assertion) -> tuple[Membe
             membership = _jit_member(config, assertion)
         created = True
     user = membership.user
-    if not user.is_active:
+    if not user.is_active or not membership.is_active:
         raise Refused("inactive_user", f"The user {user.username} is deactivated.")
     if permissions.API_ONLY_USER.codename in held_permissions(user, org):
         raise Refused("api_only", f"The user {user.username} is an API Only user.")

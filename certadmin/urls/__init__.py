@@ -16,6 +16,7 @@ handler500 = errors.server_error
 urlpatterns = [
     path("", org_views.home, name="home"),
     path("healthz", org_views.healthz, name="healthz"),
+    path("help/<slug:page>/", org_views.help_page, name="help"),
     path("accounts/login/", sso_login.SetupLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Reached from the email a Reset Password on a user's Setup page sends (orgs.services).

@@ -334,6 +334,18 @@ def test_name_id_of_another_orgs_user_is_refused(
     assert "No user of Acme has the Federation ID" in page
 
 
+def test_a_member_deactivated_in_the_org_is_refused(
+    client: Client, config: SamlSsoConfig, acme: Organization, alice: User
+) -> None:
+    """Deactivation is per org (docs/users.md): the login stays, this org refuses it."""
+    Membership.objects.filter(organization=acme, user=alice).update(is_active=False)
+    body = peers.post_value(peers.sign_element(_valid(client, config)))
+
+    page = _refused(client, config, body, "inactive_user")
+
+    assert "alice is deactivated" in page
+
+
 def test_doctype_and_entities_are_refused(client: Client, config: SamlSsoConfig) -> None:
     signed = etree.tostring(peers.sign_element(_valid(client, config)))
     body = (
