@@ -163,8 +163,12 @@ def _credential(org: Organization) -> str:
     return str(credential.uuid)
 
 
-# Keyword arguments of URLs outside an org: a password-reset link that is not valid.
-OUTSIDE_ORG_SAMPLES: dict[str, str] = {"uidb64": "MQ", "token": "not-a-valid-token"}
+# Keyword arguments of URLs outside an org: a password-reset link that is not valid, a help page.
+OUTSIDE_ORG_SAMPLES: dict[str, str] = {
+    "uidb64": "MQ",
+    "token": "not-a-valid-token",
+    "page": "users",  # a help page
+}
 
 
 SAMPLES: dict[str, Callable[[Organization], str]] = {

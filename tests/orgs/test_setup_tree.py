@@ -18,6 +18,7 @@ EXPECTED = [
             "Master Encryption Keys",
             "Single Sign-On",
             "Identity Provider",
+            "Named Credentials",
             "Setup Audit Trail",
         ],
     ),
