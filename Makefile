@@ -29,9 +29,8 @@ run: venv
 	@$(DEV_ENV) $(BIN)/python manage.py load_demo
 	@echo "Open http://$(HOST):$(PORT)/ and log in with one of the logins above."
 	@echo "------------------------------------------------------------------"
-	@trap 'kill 0' INT TERM EXIT; \
-	$(DEV_ENV) $(BIN)/python manage.py qcluster & \
-	$(DEV_ENV) $(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
+	@# One process starts both servers and, on Ctrl-C or TERM, stops both (deploy/run_dev.py).
+	@$(DEV_ENV) exec $(BIN)/python deploy/run_dev.py $(HOST):$(PORT)
 
 # The app behind nginx (docs/mtls.md): TLS on https://127.0.0.1:8444 and the mutual-TLS
 # listener on https://127.0.0.1:8443, with a self-made server certificate in var/mtls/.
