@@ -89,7 +89,7 @@ AUTHENTICATION_BACKENDS = [
     "guardian.backends.ObjectPermissionBackend",
 ]
 # Nothing is ever granted to anonymous visitors, so django-guardian's "AnonymousUser" row (which
-# showed in the admin's user lists) is not made; orgs migration 0004 removes an existing one.
+# showed in the admin's user lists) is not made; orgs migration 0005 removes an existing one.
 ANONYMOUS_USER_NAME = None
 
 ROOT_URLCONF = "certadmin.urls"

@@ -50,7 +50,7 @@ def test_no_anonymous_user_is_made_by_migrate(root_client: Client) -> None:
 def test_the_migration_removes_guardians_anonymous_user_only(db: None) -> None:
     made = User.objects.create(username="AnonymousUser", password="!unusable")
     real = User.objects.create_user("anonymous-looking", password="x")
-    migration = importlib.import_module("orgs.migrations.0004_remove_guardian_anonymous_user")
+    migration = importlib.import_module("orgs.migrations.0005_remove_guardian_anonymous_user")
 
     migration.remove_anonymous_user(installed_apps, connection.schema_editor())
 

@@ -15,7 +15,7 @@ def fill_profile_uuids(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("orgs", "0002_membership_federation_id"),
+        ("orgs", "0003_organization_served_at_url"),
     ]
 
     operations = [

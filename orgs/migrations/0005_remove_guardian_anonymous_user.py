@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
         ("auth", "0012_alter_user_first_name_max_length"),
         # Its permission rows are deleted with the user.
         ("guardian", "0003_remove_groupobjectpermission_guardian_gr_content_ae6aec_idx_and_more"),
-        ("orgs", "0003_member_active_profile_uuid"),
+        ("orgs", "0004_member_active_profile_uuid"),
     ]
 
     operations = [migrations.RunPython(remove_anonymous_user, migrations.RunPython.noop)]
