@@ -250,3 +250,177 @@ def idp_metadata(
     etree.SubElement(idp, f"{{{MD}}}SingleSignOnService", Binding=HTTP_POST, Location=sso_url)
     etree.SubElement(idp, f"{{{MD}}}SingleSignOnService", Binding=HTTP_REDIRECT, Location=sso_url)
     return sign(root, key=key, chain=chain)
+
+
+# --- the Identity Provider's responses ---------------------------------------------------------
+
+XENC = "http://www.w3.org/2001/04/xmlenc#"
+BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
+SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
+ATTRNAME_BASIC = "urn:oasis:names:tc:SAML:2.0:attrname-format:basic"
+PASSWORD_PROTECTED = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
+# How long a response and its assertion are good for.
+ASSERTION_LIFETIME = timedelta(minutes=5)
+
+
+def _encrypt_assertion(assertion: etree._Element, certificate: x509.Certificate) -> etree._Element:
+    """<saml:EncryptedAssertion> of `assertion` for `certificate`'s key: AES-256-CBC data key
+    wrapped with RSA-OAEP, by xmlsec (libxmlsec1) from its templates."""
+    import xmlsec
+
+    # The assertion is the root of its own document: xmlsec serializes the node it encrypts
+    # as it stands, so every namespace it uses must be declared on it.
+    document = etree.fromstring(etree.tostring(assertion))
+    template = xmlsec.template.encrypted_data_create(
+        document, xmlsec.constants.TransformAes256Cbc, type=xmlsec.constants.TypeEncElement,
+        ns="xenc",
+    )  # fmt: skip
+    xmlsec.template.encrypted_data_ensure_cipher_value(template)
+    key_info = xmlsec.template.encrypted_data_ensure_key_info(template, ns="ds")
+    encrypted_key = xmlsec.template.add_encrypted_key(key_info, xmlsec.constants.TransformRsaOaep)
+    xmlsec.template.encrypted_data_ensure_cipher_value(encrypted_key)
+    manager = xmlsec.KeysManager()
+    manager.add_key(
+        xmlsec.Key.from_memory(
+            certificate.public_bytes(serialization.Encoding.PEM),
+            xmlsec.constants.KeyDataFormatCertPem,
+        )
+    )
+    context = xmlsec.EncryptionContext(manager)
+    context.key = xmlsec.Key.generate(
+        xmlsec.constants.KeyDataAes, 256, xmlsec.constants.KeyDataTypeSession
+    )
+    encrypted = context.encrypt_xml(template, document)
+    wrapper = etree.Element(f"{{{SAML}}}EncryptedAssertion", nsmap={"saml": SAML})
+    wrapper.append(encrypted)
+    return wrapper
+
+
+def idp_response(
+    *,
+    issuer: str,
+    acs_url: str,
+    audience: str,
+    in_response_to: str | None,
+    name_id: str,
+    name_id_format: str,
+    attributes: dict[str, str],
+    now: datetime,
+    key: rsa.RSAPrivateKey,
+    chain: list[x509.Certificate],
+    encrypt_to: x509.Certificate | None = None,
+    session_index: str = "",
+) -> bytes:
+    """A <samlp:Response> whose assertion is signed (then encrypted to `encrypt_to` if given)
+    and which is itself signed, both with the Identity Provider's key (RSA-SHA256)."""
+    until = now + ASSERTION_LIFETIME
+    response = etree.Element(
+        f"{{{SAMLP}}}Response",
+        nsmap={"samlp": SAMLP, "saml": SAML},
+        ID=new_id(),
+        Version="2.0",
+        IssueInstant=_utc(now),
+        Destination=acs_url,
+    )
+    if in_response_to:
+        response.set("InResponseTo", in_response_to)
+    etree.SubElement(response, f"{{{SAML}}}Issuer").text = issuer
+    status = etree.SubElement(response, f"{{{SAMLP}}}Status")
+    etree.SubElement(status, f"{{{SAMLP}}}StatusCode", Value=SUCCESS)
+
+    assertion = etree.Element(
+        f"{{{SAML}}}Assertion",
+        nsmap={"saml": SAML},
+        ID=new_id(),
+        Version="2.0",
+        IssueInstant=_utc(now),
+    )
+    etree.SubElement(assertion, f"{{{SAML}}}Issuer").text = issuer
+    subject = etree.SubElement(assertion, f"{{{SAML}}}Subject")
+    etree.SubElement(subject, f"{{{SAML}}}NameID", Format=name_id_format).text = name_id
+    confirmation = etree.SubElement(subject, f"{{{SAML}}}SubjectConfirmation", Method=BEARER)
+    data = etree.SubElement(
+        confirmation,
+        f"{{{SAML}}}SubjectConfirmationData",
+        NotOnOrAfter=_utc(until),
+        Recipient=acs_url,
+    )
+    if in_response_to:
+        data.set("InResponseTo", in_response_to)
+    conditions = etree.SubElement(
+        assertion, f"{{{SAML}}}Conditions", NotBefore=_utc(now), NotOnOrAfter=_utc(until)
+    )
+    restriction = etree.SubElement(conditions, f"{{{SAML}}}AudienceRestriction")
+    etree.SubElement(restriction, f"{{{SAML}}}Audience").text = audience
+    statement = etree.SubElement(
+        assertion,
+        f"{{{SAML}}}AuthnStatement",
+        AuthnInstant=_utc(now),
+        SessionIndex=session_index or new_id(),
+    )
+    context = etree.SubElement(statement, f"{{{SAML}}}AuthnContext")
+    etree.SubElement(context, f"{{{SAML}}}AuthnContextClassRef").text = PASSWORD_PROTECTED
+    if attributes:
+        attribute_statement = etree.SubElement(assertion, f"{{{SAML}}}AttributeStatement")
+        for name, value in attributes.items():
+            attribute = etree.SubElement(
+                attribute_statement,
+                f"{{{SAML}}}Attribute",
+                Name=name,
+                NameFormat=ATTRNAME_BASIC,
+            )
+            etree.SubElement(attribute, f"{{{SAML}}}AttributeValue").text = value
+
+    signed_assertion = etree.fromstring(sign(assertion, key=key, chain=chain, position=1))
+    if encrypt_to is not None:
+        response.append(_encrypt_assertion(signed_assertion, encrypt_to))
+    else:
+        response.append(signed_assertion)
+    return sign(response, key=key, chain=chain, position=1)
+
+
+def parse_redirect_request(saml_request: str) -> bytes:
+    """The XML of an HTTP-Redirect binding's SAMLRequest (base64 of raw DEFLATE), at most
+    256 KiB inflated; ValueError otherwise."""
+    try:
+        deflated = base64.b64decode(saml_request, validate=False)
+        inflater = zlib.decompressobj(-15)
+        xml = inflater.decompress(deflated, 256 * 1024)
+    except (ValueError, zlib.error) as exc:
+        raise ValueError("The SAMLRequest is not a deflated, base64-encoded message.") from exc
+    if inflater.unconsumed_tail:
+        raise ValueError("The SAMLRequest is too large.")
+    return xml
+
+
+def verify_redirect_signature(
+    query_string: str, certificate: x509.Certificate, *, parameter: str = "SAMLRequest"
+) -> None:
+    """Check an HTTP-Redirect binding signature over the octets of the query string as
+    received (SAML bindings 3.4.4.1); ValueError when it is missing or does not verify."""
+    from urllib.parse import unquote
+
+    parts = dict(part.split("=", 1) for part in query_string.split("&") if "=" in part)
+    if "Signature" not in parts or "SigAlg" not in parts or parameter not in parts:
+        raise ValueError("The request is not signed.")
+    signed = "&".join(
+        f"{name}={parts[name]}" for name in (parameter, "RelayState", "SigAlg") if name in parts
+    )
+    sig_alg = unquote(parts["SigAlg"])
+    digests = dict(REDIRECT_SIG_ALGS.values())
+    if sig_alg not in digests or sig_alg.endswith("rsa-sha1"):
+        raise ValueError("The request's signature algorithm is not RSA-SHA256.")
+    public_key = certificate.public_key()
+    if not isinstance(public_key, rsa.RSAPublicKey):
+        raise ValueError("The service provider certificate has no RSA key.")  # noqa: TRY004
+    from cryptography.exceptions import InvalidSignature
+
+    try:
+        public_key.verify(
+            base64.b64decode(unquote(parts["Signature"])),
+            signed.encode("ascii"),
+            padding.PKCS1v15(),
+            digests[sig_alg](),
+        )
+    except (InvalidSignature, ValueError) as exc:
+        raise ValueError("The request's signature does not verify.") from exc

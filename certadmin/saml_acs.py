@@ -116,21 +116,31 @@ def _has_signature(element: etree._Element) -> bool:
 
 
 def _verify(element: etree._Element, expected: Expected, what: str) -> etree._Element:
-    """Verify the enveloped signature that is a child of `element` and return what signxml
-    says was signed, which must be that element itself (same tag and ID)."""
+    return verify_enveloped(
+        element,
+        expected.idp_certificate,
+        what,
+        signer="the identity provider certificate of this configuration",
+    )
+
+
+def verify_enveloped(
+    element: etree._Element, certificate: x509.Certificate, what: str, *, signer: str
+) -> etree._Element:
+    """Verify the enveloped signature that is a child of `element` with `certificate` and
+    return what signxml says was signed, which must be that element itself (same tag, ID)."""
     standalone = etree.fromstring(etree.tostring(element), parser=_PARSER)
     try:
         result = XMLVerifier().verify(
             standalone,
-            x509_cert=expected.idp_certificate,
+            x509_cert=certificate,
             id_attribute="ID",
             expect_config=_SIGNED_AT_ROOT,
         )
     except (InvalidSignature, InvalidInput) as exc:
         raise Refused(
             "bad_signature",
-            f"The {what} signature does not verify with the identity provider certificate "
-            "of this configuration.",
+            f"The {what} signature does not verify with {signer}.",
         ) from exc
     signed = cast(etree._Element, getattr(result, "signed_xml", None))
     if signed is None or signed.tag != element.tag or signed.get("ID") != element.get("ID"):

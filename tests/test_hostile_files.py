@@ -28,7 +28,7 @@ from certadmin.forms.callout import NamedCredentialForm
 from certadmin.forms.certificates import SignedCertificateUploadForm
 from certadmin.forms.keystores import ImportForm
 from certadmin.forms.mutual_auth import MutualAuthUploadForm
-from certadmin.forms.sso import SsoConfigForm
+from certadmin.forms.sso import ServiceProviderForm, SsoConfigForm
 from certadmin.management.commands._keystore_password import ENV_VAR
 from certadmin.models import Certificate
 from keys import crypto as keys_crypto
@@ -144,6 +144,18 @@ def _sso(v: Victim, content: bytes) -> Answer:
     return v.post(v.url("certadmin:sso-create"), data, "idp_certificate", content)
 
 
+def _service_provider(v: Victim, content: bytes) -> Answer:
+    v.sso_signer  # noqa: B018  (grants Customize Application)
+    data = {
+        "name": "Hostile app",
+        "entity_id": "https://app.example.test/hostile",
+        "acs_url": "https://app.example.test/acs",
+        "name_id_format": "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified",
+        "subject": "username",
+    }
+    return v.post(v.url("certadmin:idp-sp-create"), data, "certificate", content)
+
+
 def _named_credential(v: Victim, content: bytes) -> Answer:
     data = {
         "label": "Hostile",
@@ -197,6 +209,14 @@ UPLOAD_PATHS = [
     # The SSO service re-reads the certificate its form parsed inside its transaction; that is
     # at most 20 certificates of a 1 MiB file (milliseconds), so it is not held to "outside".
     UploadPath("SSO identity provider certificate", "certificate", SsoConfigForm, _sso, None),
+    # Same: the service re-reads the certificate the form parsed.
+    UploadPath(
+        "Identity Provider service provider certificate",
+        "certificate",
+        ServiceProviderForm,
+        _service_provider,
+        None,
+    ),
     UploadPath(
         "named credential trusted CA certificates",
         "certificate",

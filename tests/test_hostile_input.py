@@ -209,9 +209,12 @@ def _formulas(text: str) -> Iterator[str]:
 def _forms(page: str, url: str, html: str) -> Iterator[FoundForm]:
     """The POST forms of a page (the logout button's form is left out)."""
     for form in lxml.html.document_fromstring(html).forms:
-        action = urlsplit(urljoin(url, form.get("action") or url)).path
+        target = urlsplit(urljoin(url, form.get("action") or url))
+        action = target.path
         if action == reverse("logout") or (form.get("method") or "get").lower() != "post":
             continue
+        if target.netloc not in ("", "testserver"):
+            continue  # posts to another application (the Identity Provider's answer)
         found = FoundForm(page, action, {}, {}, [], [])
         for el in form.inputs:
             name = el.get("name")

@@ -17,6 +17,9 @@ from tests.url_samples import OUTSIDE_ORG_SAMPLES, SAMPLES
 OPEN_TO_MEMBERS = {
     "orgs:setup-home": "the Setup home shows the member their own access",
     "certadmin:token-list": "every member makes and revokes their own API tokens",
+    "idp-sso": "every member logs in to the org's applications through its Identity Provider "
+    "(without a request: the list of them)",
+    "idp-initiated": "every member may log in to an application registered by the org",
     **{
         f"keys:contact-{page}": "contacts are the org's data: every member works with them, "
         "seeing encrypted fields masked without View Encrypted Data (docs/keys.md)"

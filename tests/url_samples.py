@@ -163,6 +163,23 @@ def _credential(org: Organization) -> str:
     return str(credential.uuid)
 
 
+def _sp(org: Organization) -> str:
+    """A registered service provider, the org's Identity Provider enabled (so members can log
+    in to it)."""
+    from certadmin.models import ServiceProvider
+    from certadmin.services import sso
+
+    if not sso.identity_provider_of(org).enabled:
+        sso.enable_identity_provider(org=org, certificate=None, acting_user=None)
+    sp = ServiceProvider.objects.create(
+        organization=org,
+        name="Sample app",
+        entity_id=f"https://app.example.test/{ServiceProvider.objects.count()}",
+        acs_url="https://app.example.test/acs",
+    )
+    return str(sp.uuid)
+
+
 # Keyword arguments of URLs outside an org: a password-reset link that is not valid, a help page.
 OUTSIDE_ORG_SAMPLES: dict[str, str] = {
     "uidb64": "MQ",
@@ -172,6 +189,7 @@ OUTSIDE_ORG_SAMPLES: dict[str, str] = {
 
 
 SAMPLES: dict[str, Callable[[Organization], str]] = {
+    "sp": _sp,
     "credential": _credential,
     "sso": _sso,
     "mutual_auth": _mutual_auth,

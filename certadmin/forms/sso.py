@@ -7,6 +7,7 @@ certificate, one awaiting its chain, the retired proxy certificate can never get
 from typing import Any, cast
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
@@ -14,7 +15,8 @@ from certadmin import crypto
 from certadmin.forms.certificates import CertificateChoiceField
 from certadmin.forms.replace import GENERATE, ReplacementForm
 from certadmin.forms.uploads import read_upload
-from certadmin.models import Certificate, SamlSsoConfig
+from certadmin.models import Certificate, SamlSsoConfig, ServiceProvider
+from certadmin.services import idp as idp_services
 from certadmin.services import sso as sso_services
 from orgs.models import Organization
 
@@ -168,3 +170,102 @@ class ProxyReplaceForm(ReplacementForm):
         super().__init__(*args, **kw)
         field = cast("forms.ModelMultipleChoiceField[SamlSsoConfig]", self.fields["configurations"])
         field.queryset = configs
+
+
+class ServiceProviderForm(forms.Form):
+    """An application that logs its users in with the org's Identity Provider."""
+
+    name = forms.CharField(max_length=80, help_text="How the application is called here.")
+    entity_id = forms.CharField(
+        label="Entity ID",
+        max_length=255,
+        help_text="The service provider's entity ID: the Issuer of its AuthnRequests and the "
+        "Audience of our assertions.",
+    )
+    acs_url = forms.URLField(
+        label="Assertion Consumer Service URL",
+        max_length=500,
+        assume_scheme="https",
+        help_text="Where the signed responses are posted (HTTP-POST binding).",
+    )
+    certificate = forms.FileField(
+        label="Service Provider Certificate",
+        required=False,
+        allow_empty_file=True,
+        help_text="PEM or DER (of a chain, the first certificate is kept). With one, the "
+        "service provider's AuthnRequests must be signed with its key, and assertions can be "
+        "encrypted to it.",
+    )
+    remove_certificate = forms.BooleanField(label="Remove the stored certificate", required=False)
+    name_id_format = forms.ChoiceField(
+        label="NameID Format", choices=ServiceProvider.NameIdFormat.choices
+    )
+    subject = forms.ChoiceField(
+        label="NameID value",
+        choices=ServiceProvider.Subject.choices,
+        help_text="Which of the user's values the service provider receives as NameID.",
+    )
+    attribute_username = forms.CharField(
+        label="Username attribute",
+        required=False,
+        max_length=255,
+        help_text="The attribute name that carries the username (blank: not sent).",
+    )
+    attribute_email = forms.CharField(label="Email attribute", required=False, max_length=255)
+    attribute_first_name = forms.CharField(
+        label="First name attribute", required=False, max_length=255
+    )
+    attribute_last_name = forms.CharField(
+        label="Last name attribute", required=False, max_length=255
+    )
+    attribute_federation_id = forms.CharField(
+        label="Federation ID attribute", required=False, max_length=255
+    )
+    encrypt_assertions = forms.BooleanField(
+        label="Encrypt assertions to the service provider certificate", required=False
+    )
+
+    def __init__(self, *args: Any, sp: ServiceProvider | None = None, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.sp = sp
+        if sp is None or not sp.certificate_pem:
+            del self.fields["remove_certificate"]
+
+    def clean_certificate(self) -> str | None:
+        upload = self.cleaned_data.get("certificate")
+        if not upload:
+            return None
+        data = read_upload(upload, "certificate file")
+        try:
+            certs = crypto.parse_certificates(data, max_bytes=settings.CERTADMIN_UPLOAD_MAX_BYTES)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+        return crypto.certificate_pem(certs[0])  # a chain's first one is the SP's own
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        mapping: dict[str, str] = {}
+        for field in idp_services.USER_FIELDS:
+            name = (data.get(f"attribute_{field}") or "").strip()
+            if name and name in mapping:
+                self.add_error(f"attribute_{field}", "Two fields cannot share an attribute name.")
+            elif name:
+                mapping[name] = field
+        data["attribute_mapping"] = mapping
+        return data
+
+    def settings(self) -> idp_services.ServiceProviderSettings:
+        data = self.cleaned_data
+        pem = data["certificate"]
+        if pem is None and data.get("remove_certificate"):
+            pem = ""
+        return idp_services.ServiceProviderSettings(
+            name=data["name"].strip(),
+            entity_id=data["entity_id"].strip(),
+            acs_url=data["acs_url"],
+            certificate_pem=pem,
+            name_id_format=data["name_id_format"],
+            subject=data["subject"],
+            attribute_mapping=data["attribute_mapping"],
+            encrypt_assertions=data["encrypt_assertions"],
+        )

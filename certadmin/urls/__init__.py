@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from certadmin import errors
-from certadmin.views import sso_login
+from certadmin.views import idp, sso_login
 from orgs import views as org_views
 
 handler400 = errors.bad_request
@@ -34,6 +34,9 @@ urlpatterns = [
     # Single sign-on with an org's identity provider: anonymous by nature (issue 16).
     path("o/<str:org>/sso/<uuid:sso>/login", sso_login.sso_login_start, name="sso-login"),
     path("o/<str:org>/sso/<uuid:sso>/acs", sso_login.sso_acs, name="sso-acs"),
+    # The org's Identity Provider for other applications (members log in through it).
+    path("o/<str:org>/idp/sso", idp.idp_sso, name="idp-sso"),
+    path("o/<str:org>/idp/sp/<uuid:sp>/login", idp.idp_initiated, name="idp-initiated"),
     path("api/", include("certadmin.api.urls")),
     path("o/<str:org>/setup/", include("orgs.urls")),
     path("o/<str:org>/setup/", include("keys.urls")),

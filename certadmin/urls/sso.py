@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from certadmin.views import sso
+from certadmin.views import idp, sso
 
 urlpatterns = [
     path("sso/", sso.sso_list, name="sso-list"),
@@ -15,4 +15,12 @@ urlpatterns = [
     path("sso/<uuid:sso>/authn-request/", sso.sso_authn_request, name="sso-authn-request"),
     path("identity-provider/", sso.idp_settings, name="idp-settings"),
     path("identity-provider/metadata/", sso.idp_metadata, name="idp-metadata"),
+    path("identity-provider/service-providers/new/", idp.sp_create, name="idp-sp-create"),
+    path("identity-provider/service-providers/<uuid:sp>/", idp.sp_detail, name="idp-sp-detail"),
+    path("identity-provider/service-providers/<uuid:sp>/edit/", idp.sp_edit, name="idp-sp-edit"),
+    path(
+        "identity-provider/service-providers/<uuid:sp>/delete/",
+        idp.sp_delete,
+        name="idp-sp-delete",
+    ),
 ]

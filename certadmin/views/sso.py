@@ -14,6 +14,7 @@ from certadmin.models import Certificate, SamlSsoConfig
 from certadmin.querysets import SamlSsoConfigQuerySet
 from certadmin.services import replace, sso_login
 from certadmin.services import sso as services
+from certadmin.views import idp as idp_views
 from orgs.access import get_for_member, org_member_required, require_org_perm, visible_to_member
 from orgs.http import OrgRequest
 from orgs.permissions import CUSTOMIZE_APPLICATION
@@ -237,6 +238,7 @@ def idp_settings(request: OrgRequest) -> HttpResponse:
         "form": form,
         "entity_id": services.idp_entity_id(request.org),
         "certificate_pem": services.certificate_pem(idp.certificate) if idp.certificate else "",
+        "service_providers": idp_views.service_providers(request),
     }
     return render(request, "certadmin/idp_settings.html", ctx, status=400 if form.is_bound else 200)
 

@@ -239,3 +239,68 @@ def sign_assertion(response: etree._Element, key: Any = None, cert: Any = None) 
 def post_value(element: etree._Element | bytes) -> str:
     body = element if isinstance(element, bytes) else etree.tostring(element)
     return base64.b64encode(body).decode()
+
+
+# --- a pysaml2 service provider (the other side of our Identity Provider) ----------------------
+
+SP_ENTITY_ID = "https://app.example.test/sp"
+SP_ACS_URL = "https://app.example.test/acs"
+
+
+@cache
+def sp_key_and_certificate() -> tuple[crypto.PrivateKey, x509.Certificate]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = crypto.build_self_signed(
+        key, common_name="app.example.test", org_unit="SP", org_name="Example App",
+        now=timezone.now() - timedelta(days=1),
+    )  # fmt: skip
+    return key, cert
+
+
+@cache
+def _sp_files() -> tuple[str, str]:
+    key, cert = sp_key_and_certificate()
+    folder = Path(tempfile.mkdtemp(prefix="pysaml2-sp-"))
+    key_file, cert_file = folder / "sp.key", folder / "sp.crt"
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    cert_file.write_text(crypto.certificate_pem(cert))
+    return str(key_file), str(cert_file)
+
+
+def pysaml2_sp(idp_metadata: bytes) -> Any:
+    """A pysaml2 SP that signs its requests, wants signed responses and assertions, and
+    decrypts assertions encrypted to its certificate."""
+    from saml2.client import Saml2Client
+    from saml2.config import SPConfig
+
+    key_file, cert_file = _sp_files()
+    config = SPConfig()
+    config.load(
+        {
+            "entityid": SP_ENTITY_ID,
+            "key_file": key_file,
+            "cert_file": cert_file,
+            "encryption_keypairs": [{"key_file": key_file, "cert_file": cert_file}],
+            "xmlsec_binary": XMLSEC1,
+            "service": {
+                "sp": {
+                    "endpoints": {"assertion_consumer_service": [(SP_ACS_URL, BINDING_HTTP_POST)]},
+                    "authn_requests_signed": True,
+                    "want_response_signed": True,
+                    "want_assertions_signed": True,
+                    "allow_unsolicited": True,
+                    "allow_unknown_attributes": True,
+                }
+            },
+            "metadata": {"inline": [idp_metadata.decode()]},
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return Saml2Client(config=config)

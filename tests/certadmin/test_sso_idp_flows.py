@@ -1,0 +1,188 @@
+"""The org's Identity Provider logging members in to other applications (issue 16), with a
+pysaml2 service provider as the other side and xmlsec1 verifying what we sign."""
+
+import base64
+import html
+import re
+import warnings
+from urllib.parse import urlsplit
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+
+from certadmin.models import ServiceProvider
+from certadmin.services import sso as sso_services
+from orgs.models import AuditEvent, Organization
+from tests.certadmin import saml_peers as peers
+from tests.certadmin.sso_helpers import fast_rsa, xmlsec1_verify  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("fast_rsa")
+RESPONSE_NODE = "urn:oasis:names:tc:SAML:2.0:protocol:Response"
+
+
+@pytest.fixture
+def sp(acme: Organization, alice: User) -> ServiceProvider:
+    sso_services.enable_identity_provider(org=acme, certificate=None, acting_user=None)
+    alice.email = "alice@acme.test"
+    alice.save()
+    return ServiceProvider.objects.create(
+        organization=acme,
+        name="Wiki",
+        entity_id=peers.SP_ENTITY_ID,
+        acs_url=peers.SP_ACS_URL,
+        certificate_pem=sso_services.crypto.certificate_pem(peers.sp_key_and_certificate()[1]),
+        subject=ServiceProvider.Subject.EMAIL,
+        name_id_format=ServiceProvider.NameIdFormat.EMAIL,
+        attribute_mapping={"mail": "email", "uid": "username"},
+    )
+
+
+def idp_metadata(org: Organization) -> bytes:
+    return sso_services.idp_metadata(sso_services.identity_provider_of(org))
+
+
+def posted(page: str) -> tuple[str, str]:
+    """(action, SAMLResponse) of our auto-post page."""
+    action = html.unescape(
+        re.search(r'<form method="post" action="([^"]+)" id="saml-post"', page).group(1)
+    )  # type: ignore[union-attr]
+    value = re.search(r'name="SAMLResponse" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    return action, value
+
+
+def consume(client_sp: object, response: str, outstanding: dict[str, str]) -> object:
+    from saml2 import BINDING_HTTP_POST
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return client_sp.parse_authn_request_response(  # type: ignore[attr-defined]
+            response, BINDING_HTTP_POST, outstanding=outstanding
+        )
+
+
+@pytest.mark.parametrize("encrypt", [False, True], ids=["signed", "signed-and-encrypted"])
+def test_pysaml2_sp_logs_alice_in_through_our_idp(
+    client: Client, acme: Organization, alice: User, sp: ServiceProvider, encrypt: bool
+) -> None:
+    from saml2 import BINDING_HTTP_REDIRECT
+    from saml2.xmldsig import SIG_RSA_SHA256
+
+    sp.encrypt_assertions = encrypt
+    sp.save()
+    app = peers.pysaml2_sp(idp_metadata(acme))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        request_id, info = app.prepare_for_authenticate(
+            relay_state="/wiki/page", binding=BINDING_HTTP_REDIRECT, sigalg=SIG_RSA_SHA256
+        )
+    location = dict(info["headers"])["Location"]
+    client.force_login(alice)
+
+    page = client.get(urlsplit(location).path + "?" + urlsplit(location).query)
+
+    assert page.status_code == 200, page.content.decode()[:2000]
+    action, value = posted(page.content.decode())
+    assert action == peers.SP_ACS_URL
+    assert 'name="RelayState" value="/wiki/page"' in page.content.decode()
+    document = base64.b64decode(value)
+    assert (b"EncryptedAssertion" in document) is encrypt
+    ok, output = xmlsec1_verify(
+        document,
+        sso_services.certificate_pem(sso_services.identity_provider_of(acme).certificate),
+        RESPONSE_NODE,  # type: ignore[arg-type]
+    )
+    assert ok, output
+    answer = consume(app, value, {request_id: "/"})
+    assert answer.name_id.text == "alice@acme.test"  # type: ignore[attr-defined]
+    statement = answer.assertion.attribute_statement[0]  # type: ignore[attr-defined]
+    values = {a.name: [v.text for v in a.attribute_value] for a in statement.attribute}
+    assert values == {"mail": ["alice@acme.test"], "uid": ["alice"]}
+    assert AuditEvent.objects.filter(organization=acme, action="idpLogin").count() == 1
+
+
+def test_idp_initiated_login_is_accepted_by_pysaml2_sp(
+    client: Client, acme: Organization, alice: User, sp: ServiceProvider
+) -> None:
+    app = peers.pysaml2_sp(idp_metadata(acme))
+    client.force_login(alice)
+
+    page = client.get(reverse("idp-initiated", args=[acme.public_id, sp.uuid]))
+
+    assert page.status_code == 200
+    _, value = posted(page.content.decode())
+    answer = consume(app, value, {})
+    assert answer.name_id.text == "alice@acme.test"  # type: ignore[attr-defined]
+
+
+def test_unsigned_request_is_refused_when_the_sp_has_a_certificate(
+    client: Client, acme: Organization, alice: User, sp: ServiceProvider
+) -> None:
+    from saml2 import BINDING_HTTP_REDIRECT
+
+    app = peers.pysaml2_sp(idp_metadata(acme))
+    app.config.authn_requests_signed = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, info = app.prepare_for_authenticate(binding=BINDING_HTTP_REDIRECT, sign=False)
+    location = dict(info["headers"])["Location"]
+    client.force_login(alice)
+
+    page = client.get(urlsplit(location).path + "?" + urlsplit(location).query)
+
+    assert page.status_code == 400
+    assert "The request is not signed." in page.content.decode()
+    assert AuditEvent.objects.filter(organization=acme, action="idpLoginRefused").exists()
+
+
+def test_request_signed_by_another_key_is_refused(
+    client: Client, acme: Organization, alice: User, sp: ServiceProvider
+) -> None:
+    from saml2 import BINDING_HTTP_REDIRECT
+    from saml2.xmldsig import SIG_RSA_SHA256
+
+    other = sso_services.crypto.certificate_pem(peers.other_key_and_certificate()[1])
+    ServiceProvider.objects.filter(pk=sp.pk).update(certificate_pem=other)
+    app = peers.pysaml2_sp(idp_metadata(acme))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, info = app.prepare_for_authenticate(binding=BINDING_HTTP_REDIRECT, sigalg=SIG_RSA_SHA256)
+    location = dict(info["headers"])["Location"]
+    client.force_login(alice)
+
+    page = client.get(urlsplit(location).path + "?" + urlsplit(location).query)
+
+    assert page.status_code == 400
+    assert "signature does not verify" in page.content.decode()
+
+
+def test_unknown_service_provider_is_refused(
+    client: Client, acme: Organization, alice: User, sp: ServiceProvider
+) -> None:
+    from saml2 import BINDING_HTTP_REDIRECT
+    from saml2.xmldsig import SIG_RSA_SHA256
+
+    app = peers.pysaml2_sp(idp_metadata(acme))
+    sp.delete()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, info = app.prepare_for_authenticate(binding=BINDING_HTTP_REDIRECT, sigalg=SIG_RSA_SHA256)
+    location = dict(info["headers"])["Location"]
+    client.force_login(alice)
+
+    page = client.get(urlsplit(location).path + "?" + urlsplit(location).query)
+
+    assert page.status_code == 400
+    assert "No service provider with the Entity ID" in page.content.decode()
+
+
+def test_anonymous_request_waits_for_the_login(
+    client: Client, acme: Organization, sp: ServiceProvider
+) -> None:
+    url = reverse("idp-sso", args=[acme.public_id]) + "?SAMLRequest=abc"
+
+    response = client.get(url)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
