@@ -495,6 +495,29 @@ def order_chain(leaf: x509.Certificate, certs: list[x509.Certificate]) -> list[x
     return chain
 
 
+def complete_chain(
+    chain: list[x509.Certificate], stored: list[x509.Certificate]
+) -> tuple[list[x509.Certificate], list[x509.Certificate]]:
+    """``chain`` (from ``order_chain``) continued with the certificates of ``stored`` (a chain
+    held before, leaf first) that still sign its top, and the certificates added.
+
+    For Update Signed Certificate: a CA's renewed leaf uploaded alone keeps the intermediates
+    (and root) already on file, as long as each one verifies the signature of the one below.
+    """
+    added: list[x509.Certificate] = []
+    seen = {fingerprint_hex(cert) for cert in chain}
+    pool = [cert for cert in stored[1:] if fingerprint_hex(cert) not in seen]
+    current = chain[-1]
+    while current.subject != current.issuer:
+        issuer = next((cert for cert in pool if issued_by(current, cert)), None)
+        if issuer is None:
+            break
+        pool.remove(issuer)
+        added.append(issuer)
+        current = issuer
+    return chain + added, added
+
+
 # --- display ----------------------------------------------------------------------------------
 
 

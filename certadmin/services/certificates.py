@@ -1,9 +1,10 @@
 """Writes of certificates: create, upload the signed chain, rename, delete (SPEC 2)."""
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
+from cryptography import x509
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -176,6 +177,7 @@ def create_ca_signed(
 class UploadResult:
     certificate: Certificate
     warnings: list[str]
+    notes: list[str] = field(default_factory=list)  # what happened to the stored chain
 
 
 def upload_signed_certificate(
@@ -204,6 +206,9 @@ def upload_signed_certificate(
     except ValueError as exc:
         raise ValidationError(str(exc)) from exc
     updating = not certificate.is_awaiting_signature
+    notes: list[str] = []
+    if updating:
+        chain, notes = _keep_stored_chain(certificate, chain)
     now = now or timezone.now()
     not_before, not_after = chain[0].not_valid_before_utc, chain[0].not_valid_after_utc
     with transaction.atomic():
@@ -228,7 +233,49 @@ def upload_signed_certificate(
         warnings.append(
             f"The uploaded certificate is not valid before {not_before:%Y-%m-%d %H:%M} UTC."
         )
-    return UploadResult(certificate, warnings)
+    return UploadResult(certificate, warnings, notes)
+
+
+def _keep_stored_chain(
+    certificate: Certificate, chain: list[x509.Certificate]
+) -> tuple[list[x509.Certificate], list[str]]:
+    """The chain Update Signed Certificate saves, and what it did with the one on file, in
+    words for the page.
+
+    The uploaded file is complete when its top is a root; otherwise the stored intermediates
+    (and root) that still sign it are kept (crypto.complete_chain), and those that no longer
+    do are dropped: both are said.
+    """
+    stored = crypto.parse_certificates(certificate.chain_pem.encode())
+    full, added = crypto.complete_chain(chain, stored)
+    kept = {crypto.fingerprint_hex(c) for c in full}
+    dropped = [c for c in stored[1:] if crypto.fingerprint_hex(c) not in kept]
+    notes = []
+    if added:
+        names = ", ".join(_short_name(c) for c in added)
+        notes.append(
+            f"Kept {_count(len(added), 'certificate')} of the stored chain that still "
+            f"{'signs' if len(added) == 1 else 'sign'} the new certificate: {names}. "
+            f"The chain now holds {_count(len(full), 'certificate')}; upload the whole chain "
+            "to replace them."
+        )
+    if dropped:
+        names = ", ".join(_short_name(c) for c in dropped)
+        notes.append(
+            f"Removed {_count(len(dropped), 'certificate')} of the stored chain that "
+            f"{'does' if len(dropped) == 1 else 'do'} not sign the new certificate: {names}."
+        )
+    return full, notes
+
+
+def _short_name(cert: x509.Certificate) -> str:
+    """'Test Intermediate CA': the common name, or the whole subject when it has none."""
+    names = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    return f"'{names[0].value!s}'" if names else f"'{crypto.name_to_string(cert.subject)}'"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 @transaction.atomic

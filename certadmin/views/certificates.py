@@ -207,6 +207,8 @@ def certificate_upload_signed(request: OrgRequest, certificate: str) -> HttpResp
             form.add_error("certificate", exc)
         else:
             messages.success(request, f"Saved the signed certificate of {cert.unique_name}.")
+            for note in result.notes:
+                messages.info(request, note)
             for warning in result.warnings:
                 messages.warning(request, warning)
             return redirect(cert)
