@@ -15,8 +15,10 @@ from django.urls import reverse
 from certadmin.models import ServiceProvider
 from certadmin.services import sso as sso_services
 from orgs.models import AuditEvent, Organization
+from orgs.services import add_member
 from tests.certadmin import saml_peers as peers
 from tests.certadmin.sso_helpers import fast_rsa, xmlsec1_verify  # noqa: F401
+from tests.conftest import grant
 
 pytestmark = pytest.mark.usefixtures("fast_rsa")
 RESPONSE_NODE = "urn:oasis:names:tc:SAML:2.0:protocol:Response"
@@ -40,7 +42,16 @@ def sp(acme: Organization, alice: User) -> ServiceProvider:
 
 
 def idp_metadata(org: Organization) -> bytes:
-    return sso_services.idp_metadata(sso_services.identity_provider_of(org))
+    """Our metadata as the admin downloads it (its entity id names the host of the request,
+    as the SingleSignOnService's answers will)."""
+    admin = User.objects.create(username=f"metadata-admin-{User.objects.count()}")
+    add_member(org=org, user=admin, acting_user=None)
+    grant(org, admin, "customize_application")
+    client = Client()
+    client.force_login(admin)
+    response = client.get(reverse("certadmin:idp-metadata", args=[org.public_id]))
+    assert response.status_code == 200
+    return bytes(response.content)
 
 
 def posted(page: str) -> tuple[str, str]:
