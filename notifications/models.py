@@ -1,11 +1,13 @@
 """The send log of expiration notices and the record of each run of the job (SPEC 4)."""
 
+import uuid
 from datetime import datetime, timedelta
 from typing import Any, Self
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 
@@ -250,3 +252,117 @@ class NotificationRunOrg(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run} for {self.organization_id}"
+
+
+class NotificationChannel(models.Model):
+    """A webhook an org's expiration notices also go to (issue 17): generic JSON, Slack or
+    Microsoft Teams, posted to a plain URL or through a named credential (mutual TLS, signed)."""
+
+    class Format(models.TextChoices):
+        JSON = "json", "Generic JSON"
+        SLACK = "slack", "Slack incoming webhook"
+        TEAMS = "teams", "Microsoft Teams incoming webhook"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(
+        "orgs.Organization", on_delete=models.CASCADE, related_name="notification_channels"
+    )
+    name = models.CharField(max_length=80)
+    format = models.CharField(max_length=8, choices=Format.choices, default=Format.JSON)
+    # Exactly one of the two (constraint below).
+    url = models.URLField("URL", max_length=500, blank=True)
+    named_credential = models.ForeignKey(
+        "certadmin.NamedCredential",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="notification_channels",
+    )
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    modified_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "notification channel"
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                "organization",
+                Lower("name"),
+                name="notifications_channel_name_per_org",
+                violation_error_message="A channel with this name already exists.",
+            ),
+            models.CheckConstraint(
+                condition=(Q(url="") & Q(named_credential__isnull=False))
+                | (~Q(url="") & Q(named_credential__isnull=True)),
+                name="notifications_channel_one_target",
+                violation_error_message="Give a URL or choose a named credential (one of them).",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def target(self) -> str:
+        credential = self.named_credential
+        return f"{credential.url} (named credential {credential.name})" if credential else self.url
+
+
+class ChannelDelivery(models.Model):
+    """One notice to one channel: claimed by a run, sent, marked, like ExpiryNotice per
+    recipient. The unique constraint makes it once per (channel, certificate, expiration,
+    threshold), whatever the number of runs and processes."""
+
+    class State(models.TextChoices):
+        CLAIMED = "claimed", "Claimed"
+        SENT = "sent", "Delivered"
+        FAILED = "failed", "Failed (retried)"
+        SUPERSEDED = "superseded", "Superseded"
+        SUPPRESSED = "suppressed", "Suppressed"
+
+    TEST_SOURCE = "test"  # a "Send test" delivery (object_id 0, expires_at the moment sent)
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    channel = models.ForeignKey(
+        NotificationChannel, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    source = models.CharField(max_length=32)
+    object_id = models.PositiveBigIntegerField()
+    object_uuid = models.UUIDField(null=True, blank=True)
+    label = models.CharField(max_length=200)
+    kind_label = models.CharField("Type", max_length=40)
+    expires_at = models.DateTimeField("Expiration date")
+    threshold = models.PositiveSmallIntegerField("Threshold (days)")
+    state = models.CharField(max_length=12, choices=State.choices)
+    claim = models.UUIDField(null=True, blank=True)  # the run holding it while `claimed`
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "channel delivery"
+        verbose_name_plural = "channel deliveries"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "source", "object_id", "expires_at", "threshold"],
+                name="notifications_delivery_once",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["channel", "-created_at"], name="notifications_delivery_recent"),
+            models.Index(
+                fields=["state", "next_attempt_at"],
+                name="notifications_delivery_pending",
+                condition=Q(state__in=["claimed", "failed"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.threshold}-day notice to {self.channel}"

@@ -9,14 +9,21 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from notifications import preview, recipients, services, windows
-from notifications.forms import MemberForm
-from notifications.models import ExpiryNotice, NotificationRun, NotificationRunOrg
+from notifications.forms import ChannelForm, MemberForm
+from notifications.models import (
+    ChannelDelivery,
+    ExpiryNotice,
+    NotificationChannel,
+    NotificationRun,
+    NotificationRunOrg,
+)
 from notifications.schedules import SCHEDULES
+from notifications.services import channels as channel_services
 from notifications.sources import source
-from orgs.access import org_member_required, require_org_perm
+from orgs.access import get_for_member, org_member_required, require_org_perm
 from orgs.http import OrgRequest
 from orgs.links import path_builder
 from orgs.models import Organization
@@ -132,6 +139,7 @@ def _page(org: Organization, *, now: datetime) -> dict[str, Any]:
         "notices": [
             {"notice": n, "url": _notice_url(org, n), "gone": _is_gone(n)} for n in notices
         ],
+        **_channels(org),
     }
 
 
@@ -144,3 +152,125 @@ def _is_gone(notice: ExpiryNotice) -> bool:
     """The certificate was deleted (known for kinds that keep a foreign key)."""
     src = source(notice.source)
     return bool(src and src.fk_field and getattr(notice, f"{src.fk_field}_id") is None)
+
+
+# --- webhook channels (issue 17) --------------------------------------------------------------
+
+RECENT_DELIVERIES = 20
+
+
+def _channels(org: Organization) -> dict[str, Any]:
+    channels = list(
+        NotificationChannel.objects.filter(organization=org)
+        .select_related("named_credential")
+        .order_by("name")
+    )
+    deliveries = list(
+        ChannelDelivery.objects.filter(channel__organization=org)
+        .select_related("channel")
+        .order_by("-created_at", "-id")[:RECENT_DELIVERIES]
+    )
+    return {"channels": channels, "deliveries": deliveries}
+
+
+def _get_channel(request: OrgRequest, channel: str) -> NotificationChannel:
+    return get_for_member(
+        request,
+        NotificationChannel.objects.select_related("organization", "named_credential"),
+        PERM,
+        uuid=channel,
+    )
+
+
+def _channel_page(
+    request: OrgRequest, form: ChannelForm, channel: NotificationChannel | None
+) -> HttpResponse:
+    status = 400 if form.is_bound else 200
+    return render(
+        request,
+        "notifications/channel_form.html",
+        {"form": form, "channel": channel},
+        status=status,
+    )
+
+
+def _settings_of(form: ChannelForm) -> channel_services.ChannelSettings:
+    data = form.cleaned_data
+    return channel_services.ChannelSettings(
+        name=data["name"].strip(),
+        format=data["format"],
+        url=data["url"] or "",
+        named_credential=data["named_credential"],
+        enabled=data["enabled"],
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@org_member_required
+def channel_create(request: OrgRequest) -> HttpResponse:
+    require_org_perm(request, PERM)
+    form = ChannelForm(request.POST or None, org=request.org)
+    if form.is_valid():
+        try:
+            channel = channel_services.create_channel(
+                org=request.org, data=_settings_of(form), acting_user=request.user
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Created notification channel {channel.name}.")
+            return redirect("notifications:settings", request.org.public_id)
+    return _channel_page(request, form, None)
+
+
+@require_http_methods(["GET", "POST"])
+@org_member_required
+def channel_edit(request: OrgRequest, channel: str) -> HttpResponse:
+    found = _get_channel(request, channel)
+    initial = {
+        "name": found.name,
+        "format": found.format,
+        "send_via": "credential" if found.named_credential_id else "url",
+        "url": found.url,
+        "named_credential": found.named_credential,
+        "enabled": found.enabled,
+    }
+    form = ChannelForm(request.POST or None, org=request.org, initial=initial)
+    if form.is_valid():
+        try:
+            channel_services.update_channel(
+                channel=found, data=_settings_of(form), acting_user=request.user
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Saved notification channel {found.name}.")
+            return redirect("notifications:settings", request.org.public_id)
+        found.refresh_from_db()
+    return _channel_page(request, form, found)
+
+
+@require_http_methods(["GET", "POST"])
+@org_member_required
+def channel_delete(request: OrgRequest, channel: str) -> HttpResponse:
+    found = _get_channel(request, channel)
+    if request.method == "POST":
+        channel_services.delete_channel(channel=found, acting_user=request.user)
+        messages.success(request, f"Deleted notification channel {found.name}.")
+        return redirect("notifications:settings", request.org.public_id)
+    return render(request, "notifications/channel_delete.html", {"channel": found})
+
+
+@require_POST
+@org_member_required
+def channel_test(request: OrgRequest, channel: str) -> HttpResponse:
+    found = _get_channel(request, channel)
+    delivery = channel_services.send_test(channel=found, acting_user=request.user)
+    if delivery.state == ChannelDelivery.State.SENT:
+        messages.success(
+            request,
+            f"Test message delivered to {found.name} (HTTP {delivery.last_status}).",
+        )
+    else:
+        messages.error(request, f"Test message to {found.name} failed: {delivery.last_error}")
+    return redirect("notifications:settings", request.org.public_id)

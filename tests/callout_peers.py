@@ -5,6 +5,7 @@ import json
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -227,3 +228,76 @@ def closed_port() -> int:
     port: int = sock.getsockname()[1]
     sock.close()
     return port
+
+
+class WebhookReceiver:
+    """A local HTTP webhook receiver that counts deliveries, and can fail, be slow or be down.
+
+    `mode`: "ok" (200), "fail" (500 for the next `failures` requests, then 200), "slow" (sleeps
+    `delay` seconds, then 200). `stop()` takes it down (connection refused), `start()` brings it
+    back on the same port. `accepted` holds what it answered 2xx to: (Idempotency-Key, JSON).
+    """
+
+    def __init__(self) -> None:
+        self.mode = "ok"
+        self.failures = 0
+        self.delay = 0.0
+        self.requests: list[Received] = []
+        self.accepted: list[tuple[str, Any]] = []
+        self._lock = threading.Lock()
+        self.port = closed_port()
+        self.httpd: ThreadingHTTPServer | None = None
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    def start(self) -> None:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                got = Received("POST", self.path, dict(self.headers.items()), body, "")
+                with receiver._lock:
+                    receiver.requests.append(got)
+                    failing = receiver.mode == "fail" and receiver.failures > 0
+                    if failing:
+                        receiver.failures -= 1
+                if receiver.mode == "slow":
+                    time.sleep(receiver.delay)
+                status = 500 if failing else 200
+                if not failing:
+                    with receiver._lock:
+                        receiver.accepted.append(
+                            (self.headers.get("Idempotency-Key", ""), json.loads(body))
+                        )
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"ok")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the sender gave up waiting (the timeout test)
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self.httpd = Server(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self.httpd is not None:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            self.httpd = None
+
+    def unique(self) -> dict[str, Any]:
+        """What a receiver that drops repeats (by Idempotency-Key) keeps."""
+        return dict(self.accepted)

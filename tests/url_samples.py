@@ -188,8 +188,25 @@ OUTSIDE_ORG_SAMPLES: dict[str, str] = {
 }
 
 
+def _channel(org: Organization) -> str:
+    """A webhook channel posting to a closed local port ("Send test" fails at once)."""
+    from notifications.services import channels
+
+    channel = channels.create_channel(
+        org=org,
+        data=channels.ChannelSettings(
+            name=f"Sample {org.notification_channels.count()}",
+            format="json",
+            url="http://127.0.0.1:1/hook",
+        ),
+        acting_user=None,
+    )
+    return str(channel.uuid)
+
+
 SAMPLES: dict[str, Callable[[Organization], str]] = {
     "sp": _sp,
+    "channel": _channel,
     "credential": _credential,
     "sso": _sso,
     "mutual_auth": _mutual_auth,
