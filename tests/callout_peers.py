@@ -173,6 +173,7 @@ def https_server(
     client_ca: Pki | None,
     server_not_after: datetime | None = None,
     server_not_before: datetime | None = None,
+    keep_alive: bool = False,
 ) -> Iterator[Peer]:
     """An HTTPS server on 127.0.0.1 with a certificate from `server_pki`; requires a client
     certificate from `client_ca` (None: asks for none)."""
@@ -198,7 +199,18 @@ def https_server(
     if client_ca is not None:
         context.verify_mode = ssl.CERT_REQUIRED
         context.load_verify_locations(cadata=client_ca.pem.decode())
-    httpd = _Server(("127.0.0.1", 0), _Handler)
+    handler = (
+        # HTTP/1.1 keep-alive, without Nagle (headers and body are two writes: with Nagle and
+        # delayed ACKs each answer would wait 40 ms).
+        type(
+            "Handler",
+            (_Handler,),
+            {"protocol_version": "HTTP/1.1", "disable_nagle_algorithm": True},
+        )
+        if keep_alive
+        else _Handler
+    )
+    httpd = _Server(("127.0.0.1", 0), handler)
     httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
     httpd.peer = Peer(url=f"https://127.0.0.1:{httpd.server_address[1]}/hook")
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
