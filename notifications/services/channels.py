@@ -39,7 +39,7 @@ from certadmin.services import callout
 from notifications import emails, windows
 from notifications.models import ChannelDelivery, NotificationChannel
 from notifications.sources import Source, source, sources
-from orgs.links import org_url
+from orgs.links import absolute, org_url
 from orgs.models import Organization
 from orgs.services import record_audit
 
@@ -485,7 +485,7 @@ def _notice(channel: NotificationChannel, delivery: ChannelDelivery, *, now: dat
     url = ""
     uses: list[str] = []
     if src is not None and delivery.object_uuid is not None:
-        url = emails.absolute(src.url(org.public_id, delivery.object_uuid))
+        url = absolute(src.url(org.public_id, delivery.object_uuid), org)
         uses = (
             [
                 f"{u.kind}: {u.name}"
@@ -532,7 +532,7 @@ def send_test(
         expires_at=now + timedelta(days=30),
         days_left=30,
         threshold=30,
-        url=emails.absolute(org_url("notifications:settings", org.public_id)),
+        url=absolute(org_url("notifications:settings", org.public_id), org),
         uses=[],
         test=True,
     )
