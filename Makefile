@@ -6,7 +6,7 @@ DEV_ENV := CERTADMIN_INSECURE_DEV=True
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run run-mtls test test-fast lint format venv system-deps bench clean
+.PHONY: run run-mtls test test-fast lint format venv system-deps bench screenshots clean
 
 # One virtualenv for running, testing and linting: requirements.txt is what production installs,
 # requirements-dev.txt adds the tests' and linters' packages.
@@ -57,6 +57,11 @@ lint: venv
 format: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# The screenshots of README.md and docs/ (tests/browser/test_screenshots.py): the demo org in
+# chromium at 1400 px, written to docs/screenshots/*.png.
+screenshots: venv system-deps
+	CERTADMIN_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q tests/browser/test_screenshots.py
 
 clean:
 	rm -rf $(VENV) staticfiles var

@@ -138,6 +138,17 @@ def pairs(big: Organization, small: Organization, cert: Certificate, rows: int) 
              changelist(o=2, **admin_deep), setup(lst, small, sort="label", **deep)),
         Pair("list p150 by expiry", setup(lst, big, **deep), changelist(o=6, **admin_deep),
              setup(lst, small, **deep)),
+        # Issue 15: a search (Label, Unique Name, subject, issuer, serial, fingerprint) and a
+        # sort the indexes do not serve (Key, descending); the admin searches fewer columns.
+        Pair("list search", setup(lst, big, q="Cert_77"), changelist(q="Cert_77"),
+             setup(lst, small, q="Cert_7")),
+        Pair("list by key desc", setup(lst, big, sort="key", dir="desc"), changelist(o="-5"),
+             setup(lst, small, sort="key", dir="desc")),
+        Pair("list p150 search+sort", setup(lst, big, q="cert", sort="label", dir="desc", **deep),
+             changelist(q="cert", o="-2", **admin_deep),
+             setup(lst, small, q="cert", sort="label", dir="desc", **deep)),
+        Pair("setup home", setup("orgs:setup-home", big), changelist(),
+             setup("orgs:setup-home", small)),
         Pair("detail", setup("certadmin:certificate-detail", big, cert.uuid),
              f"/admin/certadmin/certificate/{cert.pk}/change/"),
         Pair("expired", setup(expired, big), changelist(not_after__lte=horizon, o=6),

@@ -73,6 +73,11 @@ class CertadminConfig(AppConfig):
         help.add("certadmin:idp-", "sso", "identity-provider")
         help.add("certadmin:named-credential-", "named-credentials")
         help.add("certadmin:token-", "mtls", "api-tokens")
+        # Setup Home's certificates panel: counts, the expiry chart (issue 15).
+        from certadmin.views.dashboard import home_panel
+        from orgs import home_panels
+
+        home_panels.add("certadmin/_home_panel.html", home_panel, manage, order=10)
         # Every member manages their own API tokens (issue 7).
         setup_tree.add("My Settings", "API Tokens", "certadmin:token-list", None, order=10)
 

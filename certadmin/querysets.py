@@ -4,6 +4,7 @@ The two kinds of certificate (Certificate, MutualAuthCertificate) share their ex
 through CertificateBaseQuerySet, as their models share CertificateBase.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Literal, Self, TypeVar
@@ -28,20 +29,79 @@ if TYPE_CHECKING:
 M = TypeVar("M", bound="CertificateBase")
 
 
+# The sortable columns of the certificate lists (page and API): a key sorts ascending, the
+# key with a leading `-` descending. Ties go by Unique Name (in the same direction, so a
+# descending list is the ascending one read backwards); certificates awaiting a signature
+# (no expiry yet) sort last by expiry either way.
+SORT_COLUMNS = ("label", "unique_name", "type", "key", "exportable", "expires", "status", "used")
 Ordering = Literal[
-    "expires", "-expires", "unique_name", "-unique_name", "label", "-label", "created", "-created"
+    "label",
+    "-label",
+    "unique_name",
+    "-unique_name",
+    "type",
+    "-type",
+    "key",
+    "-key",
+    "exportable",
+    "-exportable",
+    "expires",
+    "-expires",
+    "status",
+    "-status",
+    "used",
+    "-used",
+    "created",
+    "-created",
 ]
-# Soonest expiry first; certificates awaiting a signature (no expiry yet) last either way.
-ORDERINGS: dict[str, tuple[str | models.OrderBy, ...]] = {
-    "expires": (F("not_after").asc(nulls_last=True), "unique_name"),
-    "-expires": (F("not_after").desc(nulls_last=True), "unique_name"),
-    "unique_name": ("unique_name",),
-    "-unique_name": ("-unique_name",),
-    "label": ("label", "unique_name"),
-    "-label": ("-label", "unique_name"),
-    "created": ("created_at", "unique_name"),
-    "-created": ("-created_at", "unique_name"),
+ORDERINGS: frozenset[str] = frozenset(
+    key for column in (*SORT_COLUMNS, "created") for key in (column, f"-{column}")
+)
+# CertificateFilter.used_by: the model (app_label.ModelName) whose uses it means.
+USED_BY = {"sso": "certadmin.SamlSsoConfig", "idp": "certadmin.IdentityProvider"}
+MUTUAL_AUTH_COLUMNS = ("label", "unique_name", "subject", "issuer", "expires")
+_SORT_FIELDS = {
+    "label": "label",
+    "type": "kind",
+    "key": "key_type",
+    "exportable": "exportable",
+    "created": "created_at",
 }
+
+
+def search_q(text: str) -> models.Q:
+    """Certificates whose Label, Unique Name, subject or issuer contain `text`, or whose serial
+    number or SHA-256 fingerprint contain it as hex (colons and spaces ignored, as the detail
+    page prints them with colons). Case-insensitive; an empty text matches everything. A NUL
+    character (which no stored value holds, and PostgreSQL refuses in a query) is dropped."""
+    text = text.replace("\x00", "").strip()
+    if not text:
+        return models.Q()
+    q = (
+        models.Q(label__icontains=text)
+        | models.Q(unique_name__icontains=text)
+        | models.Q(subject__icontains=text)
+        | models.Q(issuer__icontains=text)
+    )
+    digits = re.sub(r"[\s:]", "", text)
+    if digits and re.fullmatch(r"[0-9A-Fa-f]+", digits):
+        # Serials are stored as upper-case hex without leading zeros, fingerprints lower-case.
+        serial = digits.lstrip("0").upper()
+        if serial:
+            q |= models.Q(serial__contains=serial)
+        q |= models.Q(fingerprint_sha256__contains=digits.lower())
+    return q
+
+
+def expired_q(now: datetime) -> models.Q:
+    return models.Q(not_after__lte=now)
+
+
+def expiring_within_q(days: int, now: datetime, tz: tzinfo | None = None) -> models.Q:
+    """Not yet expired, with at most `days` days left (orgs.clock: calendar days in `tz`,
+    default the current zone)."""
+    end = clock.day_end(days, tz or timezone.get_current_timezone(), now)
+    return models.Q(not_after__gt=now, not_after__lt=end)
 
 
 @dataclass(frozen=True)
@@ -56,6 +116,37 @@ class CertificateFilter:
     expires_after: datetime | None = None
     expires_before: datetime | None = None
     search: str = ""
+    # In use by a kind of user: "sso" (SAML SSO configurations) or "idp" (the Identity Provider).
+    used_by: Literal["sso", "idp"] | None = None
+
+    def q(self, now: datetime, tz: tzinfo | None = None) -> models.Q:
+        """The criteria as one condition: the list's filter and Setup Home's filtered counts
+        (`Count(filter=...)`) are the same condition, so they cannot disagree."""
+        q = models.Q()
+        if self.kind:
+            q &= models.Q(kind=self.kind)
+        if self.status == "active":
+            q &= models.Q(not_after__isnull=False)
+        elif self.status == "awaiting_signature":
+            q &= models.Q(not_after__isnull=True)
+        if self.expired is True:
+            q &= expired_q(now)
+        elif self.expired is False:
+            q &= models.Q(not_after__gt=now)
+        if self.expiring_within_days is not None:
+            q &= expiring_within_q(self.expiring_within_days, now, tz)
+        if self.expires_after is not None:
+            q &= models.Q(not_after__gte=self.expires_after)
+        if self.expires_before is not None:
+            q &= models.Q(not_after__lt=self.expires_before)
+        if self.search:
+            q &= search_q(self.search)
+        if self.used_by:
+            from certadmin import kinds, usage
+
+            certificate = kinds.get(kinds.CERTIFICATE).model
+            q &= usage.in_use_by(certificate, USED_BY[self.used_by])
+        return q
 
 
 class CertificateBaseQuerySet(models.QuerySet[M]):
@@ -65,16 +156,25 @@ class CertificateBaseQuerySet(models.QuerySet[M]):
         return self.filter(organization=org)
 
     def expired(self, *, now: datetime | None = None) -> Self:
-        return self.filter(not_after__lte=now or timezone.now())
+        return self.filter(expired_q(now or timezone.now()))
 
     def expiring_within(
         self, days: int, *, now: datetime | None = None, tz: tzinfo | None = None
     ) -> Self:
         """Not yet expired, with at most `days` days left (orgs.clock: calendar days in `tz`,
         default the current zone; 0 = expiring later today). An indexed range on the column."""
-        now = now or timezone.now()
-        end = clock.day_end(days, tz or timezone.get_current_timezone(), now)
-        return self.filter(not_after__gt=now, not_after__lt=end)
+        return self.filter(expiring_within_q(days, now or timezone.now(), tz))
+
+    def counts(self, conditions: dict[str, models.Q]) -> dict[str, int]:
+        """{name: how many rows match its condition}, all in one query (filtered Counts)."""
+        found: dict[str, int] = self.aggregate(
+            **{name: models.Count("pk", filter=q) for name, q in conditions.items()}
+        )
+        return found
+
+    def search(self, text: str) -> Self:
+        """See search_q: Label, Unique Name, subject, issuer, serial, fingerprint."""
+        return self.filter(search_q(text))
 
     def expiring_between(self, start: datetime, end: datetime) -> Self:
         """Expiring in [start, end): an indexed range on `not_after`, for the expiry notices.
@@ -110,34 +210,38 @@ class CertificateQuerySet(CertificateBaseQuerySet["Certificate"]):
     ) -> Self:
         """The certificates matching every criterion given (the list page and the API); days
         are counted in `tz` (default: the current zone, the org's on its pages)."""
-        now = now or timezone.now()
-        qs = self
-        if criteria.kind:
-            qs = qs.of_kind(criteria.kind)
-        if criteria.status == "active":
-            qs = qs.usable()
-        elif criteria.status == "awaiting_signature":
-            qs = qs.awaiting_signature()
-        if criteria.expired is True:
-            qs = qs.expired(now=now)
-        elif criteria.expired is False:
-            qs = qs.usable().exclude(not_after__lte=now)
-        if criteria.expiring_within_days is not None:
-            qs = qs.expiring_within(criteria.expiring_within_days, now=now, tz=tz)
-        if criteria.expires_after is not None:
-            qs = qs.filter(not_after__gte=criteria.expires_after)
-        if criteria.expires_before is not None:
-            qs = qs.filter(not_after__lt=criteria.expires_before)
-        if criteria.search:
-            qs = qs.filter(
-                models.Q(unique_name__icontains=criteria.search)
-                | models.Q(label__icontains=criteria.search)
-            )
-        return qs
+        return self.filter(criteria.q(now or timezone.now(), tz))
 
-    def sorted_by(self, key: str) -> Self:
+    def sorted_by(self, key: str, *, now: datetime | None = None) -> Self:
         """Ordered by one of ORDERINGS (an unknown key: soonest expiry first)."""
-        return self.order_by(*ORDERINGS.get(key, ORDERINGS["expires"]))
+        if key not in ORDERINGS:
+            key = "expires"
+        column, descending = key.lstrip("-"), key.startswith("-")
+        tie = "-unique_name" if descending else "unique_name"
+        primary: models.Expression | F
+        if column == "unique_name":
+            return self.order_by(tie)
+        if column == "expires":
+            expiry = F("not_after")
+            first = expiry.desc(nulls_last=True) if descending else expiry.asc(nulls_last=True)
+            return self.order_by(first, tie)
+        if column == "status":
+            # Active, Awaiting signed certificate, Expired: the Status column's words in order.
+            now = now or timezone.now()
+            primary = models.Case(
+                models.When(not_after__isnull=True, then=models.Value(1)),
+                models.When(expired_q(now), then=models.Value(2)),
+                default=models.Value(0),
+            )
+        elif column == "used":
+            from certadmin import usage
+
+            primary = models.ExpressionWrapper(
+                usage.in_use(self.model), output_field=models.BooleanField()
+            )
+        else:
+            primary = F(_SORT_FIELDS[column])
+        return self.order_by(primary.desc() if descending else primary.asc(), tie)
 
 
 class MutualAuthCertificateQuerySet(CertificateBaseQuerySet["MutualAuthCertificate"]):
@@ -156,6 +260,16 @@ class MutualAuthCertificateQuerySet(CertificateBaseQuerySet["MutualAuthCertifica
             .values_list("organization_id", "not_before", "not_after")
             .first()
         )
+
+    def sorted_by(self, key: str) -> Self:
+        """Ordered by a column of MUTUAL_AUTH_COLUMNS, `-` first for descending (ties by
+        Unique Name the same way; an unknown key: soonest expiry first)."""
+        column, descending = key.lstrip("-"), key.startswith("-")
+        if column not in MUTUAL_AUTH_COLUMNS:
+            column, descending = "expires", False
+        field = "not_after" if column == "expires" else column
+        fields = [field, "unique_name"] if field != "unique_name" else [field]
+        return self.order_by(*(f"-{f}" if descending else f for f in fields))
 
     def current(self, *, now: datetime | None = None) -> Self:
         """Certificates valid at `now`: the ones a client may authenticate with."""

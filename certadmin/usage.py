@@ -216,6 +216,20 @@ def in_use(target: type[models.Model]) -> models.Q:
     return condition
 
 
+def in_use_by(target: type[models.Model], user: str) -> models.Q:
+    """A filter on `target` rows: those an object of the model `user` ("app_label.ModelName")
+    uses through any of its registered foreign keys, e.g. the certificates SAML SSO
+    configurations use."""
+    condition = models.Q(pk__in=[])
+    for use_kind in kinds_of(target):
+        if use_kind.model._meta.label == user:
+            users = use_kind.model._default_manager.filter(
+                **{use_kind.field: models.OuterRef("pk")}
+            )
+            condition |= models.Q(models.Exists(users))
+    return condition
+
+
 def uses_by_certificate(certificate_ids: Iterable[int]) -> dict[int, list[Use]]:
     """{certificate id: its uses} for many certificates (a list page), in one query."""
     # Through the kinds registry: certadmin.models' querysets ask this module about uses.

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from orgs import help, permissions, services, setup_tree
+from orgs import help, home_panels, permissions, services, setup_tree
 from orgs.access import (
     SSO_ORG_SESSION_KEY,
     get_for_member,
@@ -43,6 +43,7 @@ from orgs.models import AuditEvent, AuditEventQuerySet, Membership, PermissionSe
 
 MANAGE_USERS = permissions.MODIFY_ALL_DATA.full
 AUDIT_MONTHS = 6
+RECENT_CHANGES = 10  # audit trail entries on Setup Home
 
 
 @require_GET
@@ -75,10 +76,14 @@ def help_page(request: HttpRequest, page: str) -> HttpResponse:
 @require_GET
 @org_member_required
 def setup_home(request: OrgRequest) -> HttpResponse:
+    can_audit = MANAGE_USERS.removeprefix("orgs.") in request.perms
     ctx = {
         "membership": request.membership,
         "permission_labels": [permissions.label_of(code) for code in sorted(request.perms)],
         "notices": setup_tree.home_notices(request),
+        # The apps' panels (the certificates dashboard), then the last changes.
+        "panels": home_panels.for_member(request),
+        "recent_changes": list(_audit_events(request)[:RECENT_CHANGES]) if can_audit else None,
     }
     return render(request, "orgs/setup_home.html", ctx)
 

@@ -76,10 +76,26 @@ class CertificateListQuery(BaseModel):
         None, description="Expiring at or after this time (ISO 8601; a date means 00:00 UTC)."
     )
     expires_before: QueryMoment | None = Field(None, description="Expiring before this time.")
-    search: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = Field(
-        "", description="Part of the Label or Unique Name (case-insensitive)."
+    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = Field(
+        "",
+        description="Search: part of the Label, Unique Name, subject or issuer "
+        "(case-insensitive), or of the serial number or SHA-256 fingerprint in hex (colons "
+        "and spaces ignored). The list page's search box asks the same.",
     )
-    ordering: Ordering = Field("expires", description="Sort order; `-` reverses it.")
+    search: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = Field(
+        "", description="The same as `q` (kept for existing clients); `q` wins if both are given."
+    )
+    used_by: Literal["sso", "idp"] | None = Field(
+        None,
+        description="Only certificates used by a SAML SSO configuration (`sso`) or by the "
+        "org's Identity Provider (`idp`).",
+    )
+    ordering: Ordering = Field(
+        "expires",
+        description="Sort column: label, unique_name, type, key, exportable, expires, status "
+        "(active, awaiting signature, expired), used (unused first) or created; a leading `-` "
+        "reverses it. Ties go by Unique Name.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -97,7 +113,8 @@ class CertificateListQuery(BaseModel):
             expiring_within_days=self.expiring_within_days,
             expires_after=self.expires_after,
             expires_before=self.expires_before,
-            search=self.search,
+            search=self.q or self.search,
+            used_by=self.used_by,
         )
 
 

@@ -100,9 +100,12 @@ class CertificateChoiceField(_ModelChoiceField):
 FILTERS = {
     "": "All",
     "expired": "Expired",
+    "10": "Expiring within 10 days",
     "30": "Expiring within 30 days",
     "60": "Expiring within 60 days",
     "awaiting": "Awaiting signed certificate",
     "self_signed": "Self-Signed",
     "ca_signed": "CA-Signed",
+    "sso": "Used by SSO",
+    "idp": "Used by the IdP",
 }

@@ -8,11 +8,12 @@ from uuid import UUID
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import ProtectedError, QuerySet
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from certadmin import usage
 from certadmin.models import Certificate
+from certadmin.querysets import CertificateQuerySet
 from orgs.models import Organization
 from orgs.services import record_audit
 
@@ -23,7 +24,7 @@ LIST_DEFERRED = ("private_key", "csr_pem", "chain_pem", "subject_fields")
 
 def expired_or_expiring(
     org: Organization, *, days: int, now: datetime | None = None
-) -> QuerySet[Certificate]:
+) -> CertificateQuerySet:
     """The org's expired certificates and those expiring within `days`, soonest first.
 
     That is: the certificates that will have expired `days` from now. One range on the

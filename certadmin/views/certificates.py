@@ -1,7 +1,10 @@
 """The Certificate and Key Management pages (SPEC 2)."""
 
+from dataclasses import replace
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -19,50 +22,77 @@ from certadmin.models import Certificate
 from certadmin.querysets import CertificateFilter
 from certadmin.services import certificates as services
 from certadmin.services import sso as sso_services
+from certadmin.views import dashboard
 from certadmin.views.mutual_auth import mutual_auth_section
 from certadmin.views.rows import certificate_rows
 from orgs.access import get_for_member, org_member_required, require_org_perm, visible_to_member
 from orgs.http import OrgRequest
+from orgs.listing import ListState
 from orgs.pagination import KeysFirstPaginator
 from orgs.permissions import MANAGE_CERTIFICATES
 
 PERM = MANAGE_CERTIFICATES.full
-PAGE_SIZE = 50
 
 
 # The page's filter links (forms.certificates.FILTERS) in the criteria the API's list takes too.
 PAGE_FILTERS = {
     "": CertificateFilter(),
     "expired": CertificateFilter(expired=True),
+    "10": CertificateFilter(expiring_within_days=10),
     "30": CertificateFilter(expiring_within_days=30),
     "60": CertificateFilter(expiring_within_days=60),
     "awaiting": CertificateFilter(status="awaiting_signature"),
     Certificate.Kind.SELF_SIGNED: CertificateFilter(kind=Certificate.Kind.SELF_SIGNED),
     Certificate.Kind.CA_SIGNED: CertificateFilter(kind=Certificate.Kind.CA_SIGNED),
+    "sso": CertificateFilter(used_by="sso"),
+    "idp": CertificateFilter(used_by="idp"),
+}
+# The table's sortable columns (querysets.SORT_COLUMNS) and their headings.
+COLUMNS = {
+    "label": "Label",
+    "unique_name": "Unique Name",
+    "type": "Type",
+    "key": "Key",
+    "exportable": "Exportable Private Key",
+    "expires": "Expiration Date",
+    "status": "Status",
+    "used": "Used By",
 }
 
 
 @require_GET
 @org_member_required
 def certificate_list(request: OrgRequest) -> HttpResponse:
+    """The list: filter links, month of expiry (the chart's links), search, sort, page size
+    and page, all read from the URL (orgs.listing) and carried by every link."""
+    require_org_perm(request, PERM)
+    now = timezone.now()
     filter_key = request.GET.get("filter", "") if request.GET.get("filter") in FILTERS else ""
-    sort_key = request.GET.get("sort", "expires")
+    state = ListState.read(request.GET, columns=COLUMNS, default_sort="expires")
+    month = dashboard.month_of(request.GET.get("month", ""), now, request.org.tzinfo)
+    criteria = replace(PAGE_FILTERS[filter_key], search=state.q)
     certificates = (
         visible_to_member(request, Certificate.objects.all(), PERM)
-        .filtered(PAGE_FILTERS[filter_key])
-        .sorted_by(sort_key)
+        .filtered(criteria, now=now)
+        .filter(dashboard.month_q(month) if month else Q())
+        .sorted_by(state.ordering, now=now)
         .defer("private_key", "csr_pem", "chain_pem", "subject_fields")
     )
-    page = KeysFirstPaginator(certificates, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = KeysFirstPaginator(certificates, state.size).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     uses = usage.uses_by_certificate(c.pk for c in rows)
     ctx = {
         "page": page,
-        "rows": certificate_rows(rows, org=request.org.public_id, uses=uses, now=timezone.now()),
+        "rows": certificate_rows(rows, org=request.org.public_id, uses=uses, now=now),
         "filters": FILTERS,
         "filter_key": filter_key,
-        "sort_key": sort_key,
-        **mutual_auth_section(request),
+        "month": month,
+        "state": state,
+        "headers": state.headers(),
+        "links": state.links(page),
+        "sizes": state.sizes(),
+        "chart": dashboard.expiry_chart(request, now=now),
+        **mutual_auth_section(request, q=state.q),
         # Configurations still signing with the retired default proxy certificate (SPEC 7).
         "proxy_uses": sso_services.proxy_uses(request.org),
     }

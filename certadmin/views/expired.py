@@ -6,7 +6,6 @@ does not also ask for the permission of the page that owns the use.
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -21,10 +20,19 @@ from certadmin.services import replace
 from certadmin.views.rows import expired_rows
 from orgs.access import get_for_member, org_member_required, require_org_perm
 from orgs.http import OrgRequest
+from orgs.listing import ListState
+from orgs.pagination import KeysFirstPaginator
 from orgs.permissions import MANAGE_CERTIFICATES
 
 PERM = MANAGE_CERTIFICATES.full
-PAGE_SIZE = 50
+# The table's sortable columns (querysets.SORT_COLUMNS) and their headings.
+COLUMNS = {
+    "label": "Label",
+    "unique_name": "Unique Name",
+    "key": "Key",
+    "expires": "Expiration Date",
+    "used": "Used By",
+}
 WINDOWS = (30, 60, 90)
 DEFAULT_WINDOW = 60
 
@@ -36,8 +44,13 @@ def expired_list(request: OrgRequest) -> HttpResponse:
     window = request.GET.get("within", "")
     days = int(window) if window in {str(d) for d in WINDOWS} else DEFAULT_WINDOW
     now = timezone.now()
-    certificates = services.expired_or_expiring(request.org, days=days, now=now)
-    page = Paginator(certificates, PAGE_SIZE).get_page(request.GET.get("page"))
+    state = ListState.read(request.GET, columns=COLUMNS, default_sort="expires")
+    certificates = (
+        services.expired_or_expiring(request.org, days=days, now=now)
+        .search(state.q)
+        .sorted_by(state.ordering, now=now)
+    )
+    page = KeysFirstPaginator(certificates, state.size).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     uses = usage.uses_by_certificate(c.pk for c in rows)
     ctx = {
@@ -45,6 +58,10 @@ def expired_list(request: OrgRequest) -> HttpResponse:
         "rows": expired_rows(rows, org=request.org.public_id, uses=uses, now=now),
         "days": days,
         "windows": WINDOWS,
+        "state": state,
+        "headers": state.headers(),
+        "links": state.links(page),
+        "sizes": state.sizes(),
     }
     return render(request, "certadmin/expired_list.html", ctx)
 

@@ -21,25 +21,42 @@ from orgs.access import (
     visible_to_member,
 )
 from orgs.http import OrgRequest
+from orgs.listing import ListState
+from orgs.pagination import KeysFirstPaginator
 from orgs.permissions import MANAGE_CERTIFICATES
 
 PERM = MANAGE_CERTIFICATES.full
-# The section on the Certificate and Key Management page shows this many, soonest expiry first.
-SECTION_ROWS = 100
+# The section's sortable columns (querysets.MUTUAL_AUTH_COLUMNS) and their headings.
+COLUMNS = {
+    "label": "Label",
+    "unique_name": "Unique Name",
+    "subject": "Subject",
+    "issuer": "Issuer",
+    "expires": "Expiration Date",
+}
 
 
-def mutual_auth_section(request: OrgRequest) -> dict[str, Any]:
-    """Context of the "Mutual Authentication Certificates" section of the list page.
+def mutual_auth_section(request: OrgRequest, *, q: str = "") -> dict[str, Any]:
+    """Context of the "Mutual Authentication Certificates" section of the list page: searched
+    by the page's search box (`q`), sorted and paged by its own `msort`, `mdir`, `mpage`.
 
-    One query whatever the number of rows; the caller has already checked Manage Certificates.
+    Two queries whatever the number of rows; the caller has already checked Manage Certificates.
     """
-    found = list(
-        visible_to_member(request, MutualAuthCertificate.objects.defer("chain_pem"), PERM).order_by(
-            "not_after", "unique_name"
-        )[: SECTION_ROWS + 1]
+    state = ListState.read(request.GET, columns=COLUMNS, default_sort="expires", prefix="m")
+    found = (
+        visible_to_member(request, MutualAuthCertificate.objects.defer("chain_pem"), PERM)
+        .search(q)
+        .sorted_by(state.ordering)
     )
-    rows = mutual_auth_rows(found[:SECTION_ROWS], org=request.org.public_id, now=timezone.now())
-    return {"mutual_auth_rows": rows, "mutual_auth_more": len(found) > SECTION_ROWS}
+    page = KeysFirstPaginator(found, state.size).get_page(request.GET.get(state.page_param))
+    rows = mutual_auth_rows(page.object_list, org=request.org.public_id, now=timezone.now())
+    return {
+        "mutual_auth_rows": rows,
+        "mutual_auth_page": page,
+        "mutual_auth_state": state,
+        "mutual_auth_headers": state.headers(),
+        "mutual_auth_links": state.links(page),
+    }
 
 
 @require_http_methods(["GET", "POST"])

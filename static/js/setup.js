@@ -30,3 +30,27 @@ document.addEventListener("DOMContentLoaded", () => {
     tree.classList.toggle("collapsed", !open);
   });
 });
+
+// Select all: a header checkbox ticks or clears every row checkbox of its form
+// (data-select-all names the rows' input). Without script the rows are ticked one by one.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("input[data-select-all]").forEach((all) => {
+    const form = all.closest("form");
+    const rows = () => [...form.querySelectorAll(`input[type=checkbox][name="${all.dataset.selectAll}"]`)];
+    if (!form || rows().length === 0) return;
+    const header = all.closest("th");
+    all.closest("label").hidden = false;
+    header.querySelector(".select-all-fallback")?.remove();
+    const sync = () => {
+      const ticked = rows().filter((box) => box.checked).length;
+      all.checked = ticked === rows().length;
+      all.indeterminate = ticked > 0 && ticked < rows().length;
+    };
+    all.addEventListener("change", () => {
+      rows().forEach((box) => { box.checked = all.checked; });
+      sync();
+    });
+    rows().forEach((box) => box.addEventListener("change", sync));
+    sync();
+  });
+});

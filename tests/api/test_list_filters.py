@@ -13,34 +13,41 @@ from django.urls import reverse
 from django.utils import timezone
 
 from certadmin.forms.certificates import FILTERS
-from certadmin.models import Certificate
+from certadmin.models import Certificate, IdentityProvider
 from certadmin.querysets import ORDERINGS, CertificateFilter, Ordering
 from certadmin.views.certificates import PAGE_FILTERS
 from orgs.models import Organization
 from tests.api.conftest import api_get
 from tests.certadmin.conftest import ca_signed, self_signed
+from tests.certadmin.sso_helpers import make_config
 
 # Each filter link of the page, and the API query that asks the same.
 SAME_QUESTION = {
     "": {},
     "expired": {"expired": "true"},
+    "10": {"expiring_within_days": "10"},
     "30": {"expiring_within_days": "30"},
     "60": {"expiring_within_days": "60"},
     "awaiting": {"status": "awaiting_signature"},
     "self_signed": {"type": "self_signed"},
     "ca_signed": {"type": "ca_signed"},
+    "sso": {"used_by": "sso"},
+    "idp": {"used_by": "idp"},
 }
-NAMES = ["Expired", "In_20_Days", "In_45_Days", "Next_Year", "Web_Server"]
+NAMES = ["Expired", "In_5_Days", "In_20_Days", "In_45_Days", "Next_Year", "Web_Server"]
 
 
 @pytest.fixture
 def certificates(acme: Organization) -> None:
     now = timezone.now()
-    for name, days in [("Expired", -3), ("In_20_Days", 20), ("In_45_Days", 45)]:
-        cert = self_signed(acme, name)
+    found = {}
+    for name, days in [("Expired", -3), ("In_5_Days", 5), ("In_20_Days", 20), ("In_45_Days", 45)]:
+        found[name] = cert = self_signed(acme, name)
         Certificate.objects.filter(pk=cert.pk).update(not_after=now + timedelta(days=days))
-    self_signed(acme, "Next_Year")
+    next_year = self_signed(acme, "Next_Year")
     ca_signed(acme, "Web_Server")
+    make_config(acme, signer=found["In_20_Days"], decrypter=next_year)
+    IdentityProvider.objects.create(organization=acme, enabled=True, certificate=found["Expired"])
 
 
 def test_every_filter_link_of_the_page_has_its_api_question() -> None:

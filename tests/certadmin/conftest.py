@@ -5,6 +5,9 @@ from certadmin.models import Certificate
 from certadmin.services import certificates as services
 from orgs.models import Organization
 
+# The API token of the list tests that ask the page and the API the same question.
+from tests.api.conftest import alice_token  # noqa: F401
+
 # Client certificates of the mutual authentication tests (made once per session).
 from tests.client_certs import client_ca, client_certs, trust_client_ca  # noqa: F401
 
