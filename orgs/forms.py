@@ -195,3 +195,17 @@ class MemberPasswordResetForm(PasswordResetForm):
 
     def get_users(self, email: str) -> Iterator[User]:
         yield self.user
+
+
+class ListSearchForm(forms.Form):
+    """The search box of a list page (a GET form; orgs.listing.ListState reads `q` itself, so
+    this form only renders the field, through Django's field rendering as every field is)."""
+
+    q = forms.CharField(
+        label="Search certificates",
+        required=False,
+        max_length=100,
+        widget=forms.SearchInput(
+            attrs={"placeholder": "Label, Unique Name, subject, issuer, serial or fingerprint"}
+        ),
+    )

@@ -8,10 +8,13 @@ sort, direction and page parameters; the search box (`q`) and the page size are 
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from django.core.paginator import Page
 from django.http import QueryDict
+
+if TYPE_CHECKING:
+    from orgs.forms import ListSearchForm
 
 PAGE_SIZES = (25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
@@ -153,6 +156,12 @@ class ListState:
             SizeChoice(size, self.url({"size": size}, first_page=True), size == self.size)
             for size in PAGE_SIZES
         ]
+
+    def search_form(self) -> "ListSearchForm":
+        """The search box, showing the current search."""
+        from orgs.forms import ListSearchForm
+
+        return ListSearchForm(initial={"q": self.q}, auto_id="list-search-%s")
 
     def hidden_fields(self, *, exclude: Sequence[str] = ("q",)) -> list[tuple[str, str]]:
         """The state as (name, value) pairs for the hidden inputs of a GET form (the search
