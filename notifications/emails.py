@@ -46,6 +46,13 @@ class Line:
     expires_on: date  # in the org's time zone
     days_left: int
     url: str  # absolute
+    # Where the certificate is used ("Named Credential: Partner API", ...), from
+    # certadmin.usage: the digest names what breaks when it expires.
+    uses: tuple[str, ...] = ()
+
+    @property
+    def used_by(self) -> str:
+        return f"Used by: {'; '.join(self.uses)}." if self.uses else ""
 
     @property
     def date(self) -> str:

@@ -26,6 +26,7 @@ ROW_FIELDS = (
     "id",
     "organization_id",
     "source",
+    "object_id",
     "object_uuid",
     "label",
     "kind_label",

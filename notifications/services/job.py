@@ -24,6 +24,7 @@ from django.core.mail import BadHeaderError, EmailMessage, get_connection
 from django.db import transaction
 from django.utils import timezone
 
+from certadmin import kinds, usage
 from notifications import emails, planning, windows
 from notifications.models import ExpiryNotice, NotificationRun, NotificationRunOrg
 from notifications.recipients import Recipient
@@ -326,6 +327,7 @@ def _row_of(item: dict[str, Any] | planning.PendingItem) -> dict[str, Any]:
             "id": item.id,
             "organization_id": item.org_id,
             "source": item.source,
+            "object_id": item.object_id,
             "object_uuid": item.object_uuid,
             "label": item.label,
             "kind_label": item.kind,
@@ -357,6 +359,9 @@ class _Links:
 
 def _lines(plan: planning.OrgPlan, rows: list[dict[str, Any]], links: _Links) -> list[emails.Line]:
     tz = plan.org.tzinfo
+    # One query for the uses of every certificate of the digest (certadmin.usage).
+    ids = [row["object_id"] for row in rows if row["source"] == kinds.CERTIFICATE]
+    uses = usage.uses_by_certificate(ids) if ids else {}
     return [
         emails.Line(
             label=row["label"],
@@ -364,6 +369,12 @@ def _lines(plan: planning.OrgPlan, rows: list[dict[str, Any]], links: _Links) ->
             expires_on=windows.local_date(row["expires_at"], tz),
             days_left=windows.days_left(row["expires_at"], plan.today, tz),
             url=links.certificate(plan.org, row["source"], row["object_uuid"]),
+            uses=tuple(
+                f"{u.kind}: {u.name}"
+                for u in (
+                    uses.get(row["object_id"], []) if row["source"] == kinds.CERTIFICATE else []
+                )
+            ),
         )
         for row in rows
     ]

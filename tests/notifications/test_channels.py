@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -296,3 +297,31 @@ def test_the_form_asks_for_the_chosen_target(alice_client: Client, acme: Organiz
     assert "Give the webhook URL." in by_url.content.decode()
     assert "Choose the named credential to send through." in by_credential.content.decode()
     assert not NotificationChannel.objects.exists()
+
+
+def test_the_expiry_email_names_the_named_credential_using_the_certificate(
+    acme: Organization, alice: User, mailoutbox: list[Any]
+) -> None:
+    from notifications.services import send_expiry_notices
+    from tests.conftest import grant
+    from tests.notifications.conftest import RECEIVE
+
+    grant(acme, alice, RECEIVE)
+    cert = expiring(acme, "Partner_Client", in_days(30))
+    callout.create_named_credential(
+        org=acme,
+        data=callout.CredentialSettings(
+            label="Partner API",
+            name="Partner_API",
+            url="https://partner.example.test/",
+            certificate=cert,
+        ),
+        acting_user=None,
+        now=NOW,
+    )
+
+    send_expiry_notices(now=NOW)
+
+    (mail,) = mailoutbox
+    assert "Used by: Named Credential: Partner API." in mail.body
+    assert "Used by: Named Credential: Partner API." in mail.alternatives[0][0]
