@@ -48,6 +48,8 @@ class CertadminConfig(AppConfig):
         setup_tree.add_home_notices(proxy_home_notices)
         # Help for this page (orgs.help): the docs section each page is about.
         help.add("certadmin:certificate-", "certificates")
+        help.add("certadmin:named-credential-", "named-credentials")
+        help.add("certadmin:named-credential-detail", "named-credentials", "test-connection")
         help.add(
             "certadmin:certificate-create-self-signed",
             "certificates",

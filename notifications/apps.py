@@ -30,6 +30,7 @@ class NotificationsConfig(AppConfig):
         from orgs.permissions import MANAGE_CERTIFICATES
 
         help.add("notifications:", "notifications", "setup-page-expiration-notifications")
+        help.add("notifications:channel-", "named-credentials", "webhook-notification-channels")
         setup_tree.add(
             "Security",
             "Expiration Notifications",
