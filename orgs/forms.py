@@ -152,6 +152,16 @@ class NewUserForm(forms.Form):
         return cleaned
 
 
+class FederationIdForm(forms.Form):
+    federation_id = forms.CharField(
+        label="Federation ID",
+        max_length=255,
+        required=False,
+        help_text="The NameID your identity provider sends for this user (SAML single "
+        "sign-on to this org). Blank: this user cannot log in with single sign-on.",
+    )
+
+
 class MemberDetailsForm(forms.Form):
     first_name = forms.CharField(max_length=150, required=False)
     last_name = forms.CharField(max_length=150, required=False)

@@ -554,3 +554,32 @@ def delete_permission_set(*, pset: PermissionSet, acting_user: Actor) -> None:
         action="deletedPermSet",
         message=f"Deleted permission set {label}",
     )
+
+
+@transaction.atomic
+def set_federation_id(*, membership: Membership, federation_id: str, acting_user: Actor) -> bool:
+    """Set the NameID single sign-on matches this member by (in this org only); False if
+    unchanged. ValidationError when another member of the org has it."""
+    value = federation_id.strip()
+    if value == membership.federation_id:
+        return False
+    if (
+        value
+        and Membership.objects.filter(organization=membership.organization, federation_id=value)
+        .exclude(pk=membership.pk)
+        .exists()
+    ):
+        raise ValidationError(
+            {"federation_id": ["Another user of this org has this Federation ID."]}
+        )
+    old, membership.federation_id = membership.federation_id, value
+    membership.save(update_fields=["federation_id"])
+    record_audit(
+        org=membership.organization,
+        acting_user=acting_user,
+        section="Manage Users",
+        action="changedFederationId",
+        message=f"Changed the Federation ID of {membership.user.get_username()} from "
+        f"“{old}” to “{value}”",
+    )
+    return True

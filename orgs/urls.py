@@ -16,6 +16,11 @@ urlpatterns = [
         name="user-assign-permission-set",
     ),
     path("users/<uuid:member>/edit/", views.user_edit, name="user-edit"),
+    path(
+        "users/<uuid:member>/federation-id/",
+        views.user_federation_id,
+        name="user-federation-id",
+    ),
     path("users/<uuid:member>/deactivate/", views.user_deactivate, name="user-deactivate"),
     path("users/<uuid:member>/reactivate/", views.user_reactivate, name="user-reactivate"),
     path(

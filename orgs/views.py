@@ -28,6 +28,7 @@ from orgs.access import (
 from orgs.csv_export import csv_response
 from orgs.forms import (
     AssignPermissionSetForm,
+    FederationIdForm,
     MemberDetailsForm,
     MemberPermissionSetForm,
     NewUserForm,
@@ -281,6 +282,28 @@ def _member(request: OrgRequest, member: str) -> Membership:
 
 def _back_to(request: OrgRequest, membership: Membership) -> HttpResponse:
     return redirect("orgs:user-detail", request.org.public_id, membership.uuid)
+
+
+@require_http_methods(["GET", "POST"])
+@org_member_required
+def user_federation_id(request: OrgRequest, member: str) -> HttpResponse:
+    membership = _member(request, member)
+    initial = {"federation_id": membership.federation_id}
+    form = FederationIdForm(request.POST or None, initial=initial)
+    if form.is_valid():
+        try:
+            services.set_federation_id(
+                membership=membership,
+                federation_id=form.cleaned_data["federation_id"],
+                acting_user=request.user,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Saved the Federation ID of {membership.user.username}.")
+            return redirect("orgs:user-detail", request.org.public_id, membership.uuid)
+    ctx = {"form": form, "member": membership}
+    return render(request, "orgs/user_federation_id.html", ctx, status=_status(form))
 
 
 @require_http_methods(["GET", "POST"])

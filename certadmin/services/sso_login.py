@@ -267,7 +267,7 @@ def _member(config: SamlSsoConfig, assertion: saml_acs.Assertion) -> tuple[Membe
             raise Refused(
                 "unknown_user",
                 f"No user of {org.name} has the Federation ID {assertion.name_id[:200]!r}. "
-                "An administrator can set it on the user's page.",
+                "An administrator sets it on the user's page (Federation ID).",
             )
         with transaction.atomic():
             membership = _jit_member(config, assertion)

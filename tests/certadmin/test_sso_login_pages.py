@@ -138,3 +138,23 @@ def test_proxy_days_left_counts_calendar_days_in_the_org_zone(
 
     assert sso_login.proxy_days_left(acme, now=now) == 3
     assert sso_login.proxy_days_left(acme, now=now + timedelta(days=4)) == 0
+
+
+def test_an_admin_sets_a_members_federation_id_unique_in_the_org(
+    client: Client, acme: Organization, alice: User, bob: User
+) -> None:
+    from orgs.models import AuditEvent, Membership
+
+    client.force_login(alice)
+    bob_membership = Membership.objects.get(organization=acme, user=bob)
+    url = reverse("orgs:user-federation-id", args=[acme.public_id, bob_membership.uuid])
+
+    assert client.post(url, {"federation_id": " bob@acme.test "}).status_code == 302
+    bob_membership.refresh_from_db()
+    assert bob_membership.federation_id == "bob@acme.test"
+    assert AuditEvent.objects.filter(organization=acme, action="changedFederationId").exists()
+    alice_membership = Membership.objects.get(organization=acme, user=alice)
+    url = reverse("orgs:user-federation-id", args=[acme.public_id, alice_membership.uuid])
+    refused = client.post(url, {"federation_id": "bob@acme.test"})
+    assert refused.status_code == 400
+    assert "Another user of this org has this Federation ID." in refused.content.decode()
