@@ -19,6 +19,7 @@ from certadmin.services import mutual_auth as mutual_auth_services
 from certadmin.services import sso as sso_services
 from certadmin.services import tokens as token_services
 from orgs.admin_site import ListDeferredMixin, ReadOnlyAdmin
+from orgs.wording import count
 
 # What a certificate changelist never reads: the sealed key, the PEM chain and request, the
 # CSR's subject (ListDeferredMixin). The same columns of a certificate a list joins.
@@ -105,7 +106,11 @@ class CertificateAdmin(ListDeferredMixin, ReadOnlyAdmin[Certificate]):
             else:
                 deleted += 1
         if deleted:
-            self.message_user(request, f"Deleted {deleted} certificate(s).", messages.SUCCESS)
+            self.message_user(
+                request,
+                f"Deleted {count(deleted, 'certificate', 'certificates')}.",
+                messages.SUCCESS,
+            )
 
 
 # --- mutual authentication certificates and API tokens (issue 7) ------------------------------
@@ -145,13 +150,17 @@ class MutualAuthCertificateAdmin(ListDeferredMixin, ReadOnlyAdmin[MutualAuthCert
     def delete_selected_mutual_auth(
         self, request: HttpRequest, queryset: QuerySet[MutualAuthCertificate]
     ) -> None:
-        count = 0
+        deleted = 0
         for certificate in queryset.select_related("organization"):
             mutual_auth_services.delete_mutual_auth_certificate(
                 certificate=certificate, acting_user=_superuser(request)
             )
-            count += 1
-        self.message_user(request, f"Deleted {count} certificate(s).", messages.SUCCESS)
+            deleted += 1
+        self.message_user(
+            request,
+            f"Deleted {count(deleted, 'certificate', 'certificates')}.",
+            messages.SUCCESS,
+        )
 
 
 @admin.register(ApiToken)
@@ -189,7 +198,9 @@ class ApiTokenAdmin(ReadOnlyAdmin[ApiToken]):
             token_services.revoke_api_token(token=token, acting_user=_superuser(request))
             for token in queryset.select_related("organization", "user")
         )
-        self.message_user(request, f"Revoked {revoked} API token(s).", messages.SUCCESS)
+        self.message_user(
+            request, f"Revoked {count(revoked, 'API token', 'API tokens')}.", messages.SUCCESS
+        )
 
 
 # --- SAML SSO, Identity Provider, the retired proxy certificate (issue 8) ----------------------

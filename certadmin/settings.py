@@ -107,6 +107,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "orgs.context_processors.setup",
             ],
+            # |when, |day, |expiry: the one date format of every page (orgs.clock).
+            "builtins": ["orgs.templatetags.clock"],
         },
     },
 ]
@@ -190,6 +192,8 @@ AXES_CLIENT_IP_CALLABLE = "orgs.proxies.client_address"
 CERTADMIN_TRUSTED_PROXIES = env_list("CERTADMIN_TRUSTED_PROXIES", "")
 
 LANGUAGE_CODE = "en-us"
+# Dates Django formats itself ({{ moment }}, the admin) in the one format of orgs.clock.
+FORMAT_MODULE_PATH = ["certadmin.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

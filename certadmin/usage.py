@@ -38,6 +38,13 @@ class Use(NamedTuple):
     url: str  # where an admin can see or change it
     ref: str = ""  # the using object's uuid, as its canonical text
 
+    @property
+    def title(self) -> str:
+        """Kind and name in a sentence: "SAML SSO configuration (...) Okta", and the
+        singleton's name once ("Identity Provider", never "Identity Provider Identity
+        Provider")."""
+        return self.kind if self.name == self.kind else f"{self.kind} {self.name}"
+
 
 @dataclass(frozen=True)
 class UseKind:

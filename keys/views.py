@@ -40,6 +40,7 @@ from orgs import permissions
 from orgs.access import get_for_member, org_member_required, require_org_perm, visible_to_member
 from orgs.csv_export import csv_response
 from orgs.http import OrgRequest
+from orgs.wording import count
 
 MANAGE_KEYS = permissions.MANAGE_ENCRYPTION_KEYS.full
 CUSTOMIZE = permissions.CUSTOMIZE_APPLICATION.full
@@ -141,7 +142,9 @@ def key_destroy(request: OrgRequest, key_version: int) -> HttpResponse:
             form.add_error(None, exc)
         else:
             messages.success(
-                request, f"Destroyed key {key.version}; {lost} value(s) are now unavailable."
+                request,
+                f"Destroyed key {key.version}; "
+                f"{count(lost, 'value is', 'values are')} now unavailable.",
             )
             return redirect(_keys_url(request))
     ctx = {

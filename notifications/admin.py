@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from notifications import services
 from notifications.models import ExpiryNotice, NotificationRun, NotificationRunOrg
 from orgs.admin_site import ReadOnlyAdmin
+from orgs.wording import count
 
 
 @admin.register(ExpiryNotice)
@@ -47,8 +48,9 @@ class ExpiryNoticeAdmin(ReadOnlyAdmin[ExpiryNotice]):
         level = messages.ERROR if outcome.error or t.notices_failed else messages.SUCCESS
         self.message_user(
             request,
-            f"Retried {len(ids)} failed notice(s): {t.notices_sent} sent in {t.emails_sent} "
-            f"email(s), {t.notices_failed} failed, {t.superseded} superseded, "
+            f"Retried {count(len(ids), 'failed notice', 'failed notices')}: {t.notices_sent} sent"
+            f" in {count(t.emails_sent, 'email', 'emails')}, {t.notices_failed} failed, "
+            f"{t.superseded} superseded, "
             f"{t.suppressed} suppressed. {outcome.error}".strip(),
             level,
         )

@@ -10,6 +10,8 @@ from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from orgs.wording import count
+
 
 class ExpiryNoticeQuerySet(models.QuerySet["ExpiryNotice"]):
     def for_org(self, org: object) -> Self:
@@ -221,7 +223,8 @@ class NotificationRun(models.Model):
     def summary(self) -> str:
         lost = f", {self.notices_lost} lost to another run" if self.notices_lost else ""
         return (
-            f"{self.emails_sent} email(s) with {self.notices_sent} notice(s) sent, "
+            f"{count(self.emails_sent, 'email', 'emails')} with "
+            f"{count(self.notices_sent, 'notice', 'notices')} sent, "
             f"{self.notices_failed} failed, {self.superseded} superseded, "
             f"{self.suppressed} suppressed{lost}"
         )

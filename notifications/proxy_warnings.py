@@ -18,6 +18,7 @@ from orgs import permissions
 from orgs.links import absolute
 from orgs.models import AuditEvent, Organization
 from orgs.services import record_audit
+from orgs.wording import count
 
 ACTION = "emailedProxyDeadline"
 # Who is told: those who can replace the certificate, or who look after certificates.
@@ -79,7 +80,8 @@ def send_proxy_warnings(*, now: datetime | None = None) -> int:
             acting_user=None,
             section="Single Sign-On Settings",
             action=ACTION,
-            message=f"Emailed {len(to)} admin(s) about {len(configs)} configuration(s) on the "
+            message=f"Emailed {count(len(to), 'admin', 'admins')} about "
+            f"{count(len(configs), 'configuration', 'configurations')} on the "
             "retired default proxy certificate",
         )
         sent += 1

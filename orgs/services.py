@@ -5,6 +5,7 @@ import logging
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import ngettext
 
 from orgs import access, permissions
 from orgs.models import AuditEvent, Membership, Organization, PermissionSet, Profile
@@ -105,7 +106,10 @@ def change_profile(*, membership: Membership, profile: Profile, acting_user: Act
 def _clean_codes(codes: list[str]) -> list[str]:
     unknown = set(codes) - set(permissions.BY_CODENAME)
     if unknown:
-        raise ValidationError(f"Unknown permission(s): {', '.join(sorted(unknown))}.")
+        raise ValidationError(
+            f"Unknown {ngettext('permission', 'permissions', len(unknown))}: "
+            f"{', '.join(sorted(unknown))}."
+        )
     return [perm.codename for perm in permissions.CATALOGUE if perm.codename in codes]
 
 

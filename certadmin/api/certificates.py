@@ -8,6 +8,7 @@ from django.core.paginator import EmptyPage, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import ngettext
 from ninja import Path, Query, Router
 
 from certadmin import crypto
@@ -92,7 +93,16 @@ def reject_unknown_parameters(request: HttpRequest) -> None:
     """A parameter the list does not take is a 400, so a typo does not list everything."""
     unknown = sorted(set(request.GET) - set(CertificateListQuery.model_fields))
     if unknown:
-        raise invalid_query({"query": [f"Unknown query parameter(s): {', '.join(unknown)}."]})
+        raise invalid_query(
+            {
+                "query": [
+                    (
+                        f"Unknown query {ngettext('parameter', 'parameters', len(unknown))}: "
+                        f"{', '.join(unknown)}."
+                    )
+                ]
+            }
+        )
 
 
 @router.get(

@@ -10,6 +10,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from certadmin import crypto
 from certadmin.forms.certificates import CertificateChoiceField
@@ -147,14 +148,20 @@ class IdentityProviderForm(forms.Form):
         label="Identity Provider Certificate",
         required=False,
         empty_label=GENERATE,
-        help_text="Signs what the identity provider issues. With none chosen, a new self-signed "
-        "certificate named SelfSignedCert_<ddMonYYYY>_<HHMMSS> is created.",
     )
 
     def __init__(self, *args: Any, org: Organization, **kw: Any) -> None:
         super().__init__(*args, **kw)
         field = cast(CertificateChoiceField, self.fields["certificate"])
         field.queryset = sso_services.selectable_certificates(org)
+        # A real name as the example (issue 15): "<ddMonYYYY>" was read as an HTML tag and
+        # the help said "SelfSignedCert__".
+        example = sso_services.default_certificate_name(org, timezone.now())
+        field.help_text = (
+            "Signs what the identity provider issues. With none chosen, a new self-signed "
+            f"certificate named after the date and time of its creation, such as {example}, "
+            "is created."
+        )
 
 
 class ProxyReplaceForm(ReplacementForm):

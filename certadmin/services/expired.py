@@ -2,7 +2,7 @@
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from uuid import UUID
 
 from django.contrib.auth.models import User
@@ -14,6 +14,7 @@ from django.utils import timezone
 from certadmin import usage
 from certadmin.models import Certificate
 from certadmin.querysets import CertificateQuerySet
+from orgs import clock
 from orgs.models import Organization
 from orgs.services import record_audit
 
@@ -25,15 +26,14 @@ LIST_DEFERRED = ("private_key", "csr_pem", "chain_pem", "subject_fields")
 def expired_or_expiring(
     org: Organization, *, days: int, now: datetime | None = None
 ) -> CertificateQuerySet:
-    """The org's expired certificates and those expiring within `days`, soonest first.
-
-    That is: the certificates that will have expired `days` from now. One range on the
-    indexed (organization, not_after) pair, whose order is the page's order.
+    """The org's expired certificates and those with at most `days` days left (orgs.clock:
+    calendar days in the org's time zone), soonest first. One range on the indexed
+    (organization, not_after) pair, whose order is the page's order.
     """
     now = now or timezone.now()
     return (
         Certificate.objects.for_org(org)
-        .expired(now=now + timedelta(days=days))
+        .filter(not_after__lt=clock.day_end(days, org.tzinfo, now))
         .select_related("organization")
         .defer(*LIST_DEFERRED)
         .order_by("not_after", "unique_name")

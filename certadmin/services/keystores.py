@@ -19,6 +19,7 @@ from certadmin.services.certificates import PRIVATE_KEY_PURPOSE, SECTION
 from keys import envelope
 from orgs.models import Organization
 from orgs.services import record_audit
+from orgs.wording import count
 
 MIN_PASSWORD = 6
 # SPEC 3 texts.
@@ -113,7 +114,8 @@ def export_keystore(
         acting_user=acting_user,
         section=SECTION,
         action="exportedKeystore",
-        message=f"Exported {len(entries)} certificate(s) to keystore {export.filename}: {aliases}",
+        message=f"Exported {count(len(entries), 'certificate', 'certificates')} to keystore "
+        f"{export.filename}: {aliases}",
     )
     return export
 

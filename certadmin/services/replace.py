@@ -22,11 +22,14 @@ from django.utils import timezone
 from certadmin import naming, usage
 from certadmin.models import Certificate, ProxyCertificate
 from certadmin.services import certificates, sso
+from orgs import clock
 from orgs.models import Organization
 from orgs.services import record_audit
+from orgs.wording import count
 
 SECTION = "Certificate and Key Management"
 _DATE_SUFFIX = re.compile(r"_\d{2}[A-Z][a-z]{2}\d{4}(_\d+)?$")
+_RENEWED_SUFFIX = re.compile(r" \(renewed \d{4}-\d{2}-\d{2}\)$")
 
 Replaceable = Certificate | ProxyCertificate
 
@@ -91,6 +94,16 @@ def _key_type_for(old: Replaceable, uses: list[usage.Use]) -> str:
     return accepted[0]
 
 
+def renewal_label(certificate: Certificate, *, now: datetime | None = None) -> str:
+    """`<Label> (renewed 2026-12-07)`, the day in the org's time zone, so that pickers tell the
+    renewal from the old certificate (issue 15). An earlier renewal's suffix is replaced, and
+    the label is shortened to keep the whole within the Label's maximum length."""
+    day = clock.local_date(now or timezone.now(), certificate.organization.tzinfo)
+    suffix = f" (renewed {day.isoformat()})"
+    base = _RENEWED_SUFFIX.sub("", certificate.label)
+    return base[: naming.MAX_LABEL - len(suffix)].rstrip() + suffix
+
+
 def renewal_name(certificate: Certificate, *, now: datetime | None = None) -> str:
     """`<UniqueName>_<ddMonYYYY>` (an earlier renewal's date suffix is replaced), unique in
     the org, at most 80 characters."""
@@ -120,7 +133,7 @@ def _switch(
             acting_user=acting_user,
             section=SECTION,
             action="switchedCertUse",
-            message=f"Switched {use.kind} {use.name} from {_name(old)} to {new.unique_name}",
+            message=f"Switched {use.title} from {_name(old)} to {new.unique_name}",
         )
     return moved
 
@@ -175,7 +188,7 @@ def replace_certificate(
             name = renewal_name(old, now=now)
             new = certificates.create_self_signed(
                 org=org,
-                label=old.label,
+                label=renewal_label(old, now=now),
                 unique_name=name,
                 key_type=_key_type_for(old, uses),
                 exportable=old.exportable,
@@ -230,7 +243,7 @@ def replace_proxy_certificate(
         action="replacedProxyCert",
         message=f"Replaced the retired default proxy certificate with "
         f"{result.certificate.unique_name}{' (new)' if result.created else ''} in "
-        f"{len(result.moved)} SAML SSO configuration(s)",
+        f"{count(len(result.moved), 'SAML SSO configuration', 'SAML SSO configurations')}",
     )
     return result
 
@@ -291,6 +304,6 @@ def renew_certificate(
         section=SECTION,
         action="renewedCert",
         message=f"Renewed certificate {certificate.unique_name} as {new.unique_name}"
-        + (f"; {len(moved)} use(s) switched" if moved else ""),
+        + (f"; {count(len(moved), 'use', 'uses')} switched" if moved else ""),
     )
     return Replacement(certificate=new, created=True, moved=moved)

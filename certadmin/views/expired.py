@@ -23,6 +23,7 @@ from orgs.http import OrgRequest
 from orgs.listing import ListState
 from orgs.pagination import KeysFirstPaginator
 from orgs.permissions import MANAGE_CERTIFICATES
+from orgs.wording import count
 
 PERM = MANAGE_CERTIFICATES.full
 # The table's sortable columns (querysets.SORT_COLUMNS) and their headings.
@@ -89,7 +90,10 @@ def expired_delete(request: OrgRequest) -> HttpResponse:
     else:
         if plan.deletable:
             names = ", ".join(c.unique_name for c in plan.deletable)
-            messages.success(request, f"Deleted {len(plan.deletable)} certificate(s): {names}.")
+            messages.success(
+                request,
+                f"Deleted {count(len(plan.deletable), 'certificate', 'certificates')}: {names}.",
+            )
         for certificate, reason in plan.kept:
             messages.warning(request, f"Kept {certificate.unique_name}: {reason}.")
     return redirect("certadmin:certificate-expired", request.org.public_id)
@@ -119,7 +123,8 @@ def certificate_replace(request: OrgRequest, certificate: str) -> HttpResponse:
             new = result.certificate
             messages.success(
                 request,
-                f"Switched {len(result.moved)} use(s) of {old.unique_name} to {new.unique_name}"
+                f"Switched {count(len(result.moved), 'use', 'uses')} of {old.unique_name} to "
+                f"{new.unique_name}"
                 f"{' (new self-signed certificate)' if result.created else ''}"
                 f"{f'; deleted {result.deleted}' if result.deleted else ''}.",
             )
@@ -136,7 +141,7 @@ def certificate_renew(request: OrgRequest, certificate: str) -> HttpResponse:
     if old.is_awaiting_signature:
         messages.error(request, "Upload the signed certificate first: there is nothing to renew.")
         return redirect(old)
-    initial = {"label": old.label, "unique_name": replace.renewal_name(old)}
+    initial = {"label": replace.renewal_label(old), "unique_name": replace.renewal_name(old)}
     form = RenewForm(request.POST or None, initial=initial)
     if form.is_valid():
         try:
@@ -149,7 +154,7 @@ def certificate_renew(request: OrgRequest, certificate: str) -> HttpResponse:
             new = result.certificate
             text = f"Renewed {old.unique_name} as {new.unique_name}"
             if result.moved:
-                text += f"; {len(result.moved)} use(s) switched to it"
+                text += f"; {count(len(result.moved), 'use', 'uses')} switched to it"
             elif new.is_awaiting_signature:
                 text += ". Upload its signed certificate, then Replace moves the uses to it"
             messages.success(request, text + ".")

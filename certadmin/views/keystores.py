@@ -13,6 +13,8 @@ from orgs.permissions import MANAGE_CERTIFICATES
 
 PERM = MANAGE_CERTIFICATES.full
 
+IMPORT_NOTE = "No certificate was imported."
+
 
 @require_http_methods(["GET", "POST"])
 @org_member_required
@@ -54,4 +56,8 @@ def keystore_import(request: OrgRequest) -> HttpResponse:
         else:
             return render(request, "certadmin/keystore_import_result.html", {"result": result})
     status = 400 if form.is_bound else 200
-    return render(request, "certadmin/keystore_import.html", {"form": form}, status=status)
+    # The summary says nothing was imported, unless an error already says so (SPEC 3's
+    # "No certificate was imported because ..."): never twice (issue 15).
+    note = "" if IMPORT_NOTE.rstrip(".") in str(form.errors) else IMPORT_NOTE
+    context = {"form": form, "note": note}
+    return render(request, "certadmin/keystore_import.html", context, status=status)

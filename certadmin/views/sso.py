@@ -18,6 +18,7 @@ from certadmin.views import idp as idp_views
 from orgs.access import get_for_member, org_member_required, require_org_perm, visible_to_member
 from orgs.http import OrgRequest
 from orgs.permissions import CUSTOMIZE_APPLICATION
+from orgs.wording import count
 
 PERM = CUSTOMIZE_APPLICATION.full
 PAGE_SIZE = 50
@@ -199,7 +200,8 @@ def sso_proxy_replace(request: OrgRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"{len(result.moved)} configuration(s) now sign with "
+                f"{count(len(result.moved), 'configuration', 'configurations')} now sign"
+                f" with "
                 f"{result.certificate.unique_name}"
                 f"{' (new self-signed certificate)' if result.created else ''}.",
             )

@@ -13,6 +13,7 @@ from keys.models import MasterKey
 from keys.services import actor_name
 from orgs.models import Organization
 from orgs.services import Actor, record_audit
+from orgs.wording import count
 
 KEYS_SECTION = "Manage Encryption Keys"
 # scrypt cost of key export files (the import reads it from the file). Tests lower it.
@@ -140,7 +141,8 @@ def destroy_master_key(
         acting_user=acting_user,
         section=KEYS_SECTION,
         action="destroyedMasterKey",
-        message=f"Destroyed master encryption key {version}; {lost} value(s) became unavailable",
+        message=f"Destroyed master encryption key {version}; "
+        f"{count(lost, 'value', 'values')} became unavailable",
     )
     return lost
 

@@ -25,6 +25,7 @@ from keys.services import actor_name
 from keys.services.master_keys import KEYS_SECTION
 from orgs.models import Organization
 from orgs.services import Actor, record_audit
+from orgs.wording import count
 
 log = logging.getLogger(__name__)
 
@@ -210,11 +211,13 @@ def run_reencryption(
         raise
     ring = keyring.Keyring.load(org.pk)
     stranded = _unavailable(values_per_key(org), ring)
-    summary = f"{moved} value(s) re-encrypted with key {ring.active_version}"
+    summary = f"{count(moved, 'value', 'values')} re-encrypted with key {ring.active_version}"
     if failed:
-        summary += f"; {failed} value(s) could not be decrypted and were left as they are"
+        summary += (
+            f"; {count(failed, 'value', 'values')} could not be decrypted and were left as they are"
+        )
     if stranded:
-        summary += f"; {stranded} value(s) remain under destroyed keys"
+        summary += f"; {count(stranded, 'value remains', 'values remain')} under destroyed keys"
     _finish(
         job,
         token,

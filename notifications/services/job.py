@@ -33,6 +33,7 @@ from notifications.sources import source
 from orgs.links import absolute, current_urlconf, org_url, path_builder
 from orgs.models import Organization
 from orgs.services import Actor, record_audit
+from orgs.wording import count
 
 log = logging.getLogger(__name__)
 
@@ -312,8 +313,10 @@ class Job:
                         acting_user=self.acting_user,
                         section=SECTION,
                         action="sentExpiryNotices",
-                        message=f"Expiration notices: {t.emails_sent} email(s) sent with "
-                        f"{t.notices_sent} notice(s); {t.notices_failed} notice(s) failed",
+                        message="Expiration notices: "
+                        f"{count(t.emails_sent, 'email', 'emails')} sent with "
+                        f"{count(t.notices_sent, 'notice', 'notices')}; "
+                        f"{count(t.notices_failed, 'notice', 'notices')} failed",
                     )
             NotificationRun.objects.filter(pk=self.run_row.pk).update(
                 **{name: getattr(self.tally, name) for name in Tally.__dataclass_fields__}

@@ -31,7 +31,7 @@ def test_admin_replaces_the_retired_proxy_certificate_in_every_configuration(
     choice.select_option(value=str(new.uuid))
     page.get_by_role("button", name="Replace").click()
 
-    expect(page.get_by_text("2 configuration(s) now sign with New_Signing.")).to_be_visible()
+    expect(page.get_by_text("2 configurations now sign with New_Signing.")).to_be_visible()
     expect(page.locator("#proxy-warning")).to_have_count(0)
     expect(page.locator("#sso-configs").get_by_role("link", name="New Signing")).to_have_count(2)
     page.get_by_role("link", name="Certificate and Key Management").click()

@@ -137,7 +137,7 @@ def test_confirmed_bulk_delete_removes_only_unused_expired_ones(
         _delete_url(acme), {"certificates": chosen, "confirm": "1"}, follow=True
     )
 
-    assertContains(response, "Deleted 1 certificate(s): Old_Unused.")
+    assertContains(response, "Deleted 1 certificate: Old_Unused.")
     assertContains(response, "Kept Old_Used: in use")
     remaining = set(Certificate.objects.values_list("unique_name", flat=True))
     assert remaining == {"Old_Used", "Soon", "Later", "Fresh", "Awaiting"}

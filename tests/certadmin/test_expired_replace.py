@@ -1,7 +1,7 @@
 """Replacing a used certificate: every use moves in one step (or none does), then the old one
 goes. Renew reuses the same switch."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import User
@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains
 
-from certadmin import usage
+from certadmin import naming, usage
 from certadmin.models import Certificate, IdentityProvider, SamlSsoConfig
 from certadmin.services import replace, sso
 from orgs.models import AuditEvent, Organization
@@ -59,9 +59,7 @@ def test_replace_switches_every_use_then_deletes_the_old_one(
         follow=True,
     )
 
-    assertContains(
-        response, "Switched 3 use(s) of Old_Signing to New_Signing; deleted Old_Signing."
-    )
+    assertContains(response, "Switched 3 uses of Old_Signing to New_Signing; deleted Old_Signing.")
     assert not Certificate.objects.filter(pk=old.pk).exists()
     assert len(usage.uses_of(new)) == 3
     assert AuditEvent.objects.filter(action="switchedCertUse").count() == 3
@@ -74,7 +72,8 @@ def test_replace_with_a_new_self_signed_certificate_of_the_same_kind(
 
     new = Certificate.objects.exclude(pk=old.pk).exclude(unique_name="Other").get()
     assert new.unique_name.startswith("Old_Signing_")  # Old_Signing_<ddMonYYYY>
-    assert (new.key_type, new.label) == ("RSA-2048", old.label)
+    today = timezone.now().astimezone(acme.tzinfo).date().isoformat()
+    assert (new.key_type, new.label) == ("RSA-2048", f"{old.label} (renewed {today})")
     assert len(usage.uses_of(new)) == 3
     assert Certificate.objects.filter(pk=old.pk).exists()  # delete_old was not ticked
 
@@ -173,7 +172,7 @@ def test_renew_self_signed_creates_a_twin_and_moves_every_use(
     )
 
     assertContains(page, f'value="{name}"')
-    assertContains(response, f"Renewed Old_Signing as {name}; 3 use(s) switched to it.")
+    assertContains(response, f"Renewed Old_Signing as {name}; 3 uses switched to it.")
     new = Certificate.objects.get(unique_name=name)
     assert (new.key_type, new.exportable, new.kind) == (old.key_type, old.exportable, old.kind)
     assert usage.uses_of(old) == []
@@ -238,3 +237,44 @@ def test_bad_input_is_a_400_not_a_500(
 
     assert response.status_code == 400
     assert len(usage.uses_of(old)) == 3
+
+
+def test_renew_offers_a_label_that_tells_the_renewal_apart(
+    alice_client: Client, acme: Organization, old: Certificate
+) -> None:
+    """Issue 15: pickers showed two identical labels after a Renew."""
+    today = timezone.now().astimezone(acme.tzinfo).date().isoformat()
+
+    page = alice_client.get(_url("certificate-renew", old))
+
+    assertContains(page, f'value="{old.label} (renewed {today})"')
+
+
+def test_renewal_labels_keep_within_the_maximum_and_replace_an_earlier_suffix(
+    acme: Organization,
+) -> None:
+    now = datetime(2026, 12, 7, 23, 30, tzinfo=UTC)  # already the 8th in Auckland
+    acme.time_zone = "Pacific/Auckland"
+    acme.save()
+    long = self_signed(acme, name="Long")
+    Certificate.objects.filter(pk=long.pk).update(label="L" * naming.MAX_LABEL)
+    long.refresh_from_db()
+    renewed = self_signed(acme, name="Renewed")
+    Certificate.objects.filter(pk=renewed.pk).update(label="Payments (renewed 2025-01-02)")
+    renewed.refresh_from_db()
+
+    long_label = replace.renewal_label(long, now=now)
+
+    assert long_label == "L" * (naming.MAX_LABEL - 21) + " (renewed 2026-12-08)"
+    assert len(long_label) == naming.MAX_LABEL
+    assert replace.renewal_label(renewed, now=now) == "Payments (renewed 2026-12-08)"
+
+
+def test_switching_the_identity_provider_names_it_once(
+    alice_client: Client, acme: Organization, old: Certificate
+) -> None:
+    replace.replace_certificate(org=acme, old=old, acting_user=None)
+
+    messages = AuditEvent.objects.filter(action="switchedCertUse").values_list("message", flat=True)
+    assert any(m.startswith("Switched Identity Provider from Old_Signing") for m in messages)
+    assert not any("Identity Provider Identity Provider" in m for m in messages)

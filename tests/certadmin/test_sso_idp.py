@@ -1,5 +1,6 @@
 """The org's Identity Provider: enable with a chosen or generated certificate, disable."""
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -118,3 +119,11 @@ def test_metadata_of_a_disabled_idp_explains_instead_of_failing(
     response = sso_client.get(reverse("certadmin:idp-metadata", args=[acme.public_id]), follow=True)
 
     assertContains(response, "Enable the Identity Provider first")
+
+
+def test_the_help_text_shows_a_whole_generated_name(sso_client: Client, acme: Organization) -> None:
+    """Issue 15: the help printed "SelfSignedCert__" (its date part was lost)."""
+    page = sso_client.get(_settings(acme)).content.decode()
+
+    assert re.search(r"such as SelfSignedCert_\d{2}[A-Z][a-z]{2}\d{4}_\d{6}", page)
+    assert "SelfSignedCert__" not in page

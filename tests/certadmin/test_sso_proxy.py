@@ -98,7 +98,7 @@ def test_replace_all_with_a_chosen_certificate(
         follow=True,
     )
 
-    assertContains(response, "2 configuration(s) now sign with New_Signing.")
+    assertContains(response, "2 configurations now sign with New_Signing.")
     assertNotContains(response, "retired default proxy certificate.")
     for config in legacy:
         config.refresh_from_db()

@@ -164,7 +164,7 @@ def test_destroy_then_import_from_the_exported_file(
         follow=True,
     )
 
-    assertContains(destroyed, "Destroyed key 1; 1 value(s) are now unavailable.")
+    assertContains(destroyed, "Destroyed key 1; 1 value is now unavailable.")
     assertContains(imported, "Imported key 1; its values are readable.")
     assert _state(acme, 1) == "archived"
     key = MasterKey.objects.get(organization=acme, version=1)

@@ -74,7 +74,7 @@ def test_values_under_a_destroyed_key_stay_and_are_reported(
     job = _run(acme)
 
     assert job.moved == 0
-    assert "25 value(s) remain under destroyed keys" in job.message
+    assert "25 values remain under destroyed keys" in job.message
     assert values_per_key(acme) == {1: 25}
 
 
@@ -121,7 +121,7 @@ def test_a_value_that_does_not_decrypt_is_left_alone(
     job = _run(acme)
 
     assert job.moved == 24
-    assert "1 value(s) could not be decrypted" in job.message
+    assert "1 value could not be decrypted" in job.message
     assert ContactFieldValue.objects.get(pk=first_id).value.token == broken
 
 
@@ -193,7 +193,7 @@ def test_the_task_returns_a_summary(acme: Organization, on_key_1: dict[int, str]
 
     summary = tasks.reencrypt_org(job.pk)
 
-    assert summary == "Done: 25 value(s) re-encrypted with key 2"
+    assert summary == "Done: 25 values re-encrypted with key 2"
 
 
 def test_start_and_finish_are_audited(acme: Organization, on_key_1: dict[int, str]) -> None:
@@ -215,7 +215,7 @@ def test_command_reencrypts_an_org(
 
     out = capsys.readouterr().out
     assert "progress: 10/25 values" in out
-    assert "done: 25 value(s) re-encrypted with key 2" in out
+    assert "done: 25 values re-encrypted with key 2" in out
     assert values_per_key(acme) == {2: 25}
 
 
@@ -234,6 +234,6 @@ def test_a_run_out_of_time_hands_the_job_back_and_the_task_continues_it(
     summary = tasks.reencrypt_org(job.pk)  # runs follow-up tasks inline (sync test settings)
 
     assert (paused.state, paused.moved, paused.claimed_by) == ("queued", 10, "")
-    assert summary == "25 value(s) moved so far; continuing in a new task"
+    assert summary == "25 values moved so far; continuing in a new task"
     assert ReencryptionJob.objects.get(pk=job.pk).state == "done"
     assert values_per_key(acme) == {2: 25}

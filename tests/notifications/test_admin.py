@@ -63,7 +63,7 @@ def test_retry_action_sends_failed_notices(
         follow=True,
     )
 
-    assert "Retried 1 failed notice(s): 1 sent in 1 email(s)" in response.content.decode()
+    assert "Retried 1 failed notice: 1 sent in 1 email" in response.content.decode()
     assert len(mailoutbox) == 1
     notice = ExpiryNotice.objects.get(threshold=10)
     assert (notice.state, notice.attempts) == (State.SENT, 2)
@@ -72,7 +72,7 @@ def test_retry_action_sends_failed_notices(
     assert (event.actor_name, event.section, event.message) == (
         "root",
         "Expiration Notifications",
-        "Expiration notices: 1 email(s) sent with 1 notice(s); 0 notice(s) failed",
+        "Expiration notices: 1 email sent with 1 notice; 0 notices failed",
     )
 
 

@@ -36,7 +36,7 @@ def test_dry_run_prints_what_would_be_sent_and_changes_nothing(
         "Warning: This certificate expires in 30 days."
     ) in output
     assert output.rstrip().endswith(
-        "1 email(s) with 1 notice(s) would be sent; 0 failed, 1 superseded, 0 suppressed."
+        "1 email with 1 notice would be sent; 0 failed, 1 superseded, 0 suppressed."
     )
     assert mailoutbox == []
     assert not ExpiryNotice.objects.exists()

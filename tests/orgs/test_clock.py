@@ -1,13 +1,19 @@
 """orgs.clock: the one definition of days left, its wording and the shown date format."""
 
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.template import Context, Template
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
+from certadmin.models import Certificate
 from orgs import clock
+from orgs.models import Organization
+from tests.certadmin.conftest import self_signed
 
 # 2026-12-07 16:52 UTC is 2026-12-08 05:52 in Auckland (UTC+13) and 17:52 in Paris (CET).
 NOW = datetime(2026, 12, 7, 16, 52, tzinfo=UTC)
@@ -83,3 +89,28 @@ def test_the_template_filters_use_the_current_zone() -> None:
         rendered = template.render(context)
 
     assert rendered == "2026-12-07 17:52 CET | 2026-12-07 | expired 3 days ago"
+
+
+@pytest.mark.django_db
+def test_pages_show_moments_in_the_orgs_zone_in_one_format(
+    alice_client: Client, acme: Organization
+) -> None:
+    acme.time_zone = "Europe/Paris"
+    acme.save()
+    cert = self_signed(acme, "Paris_Signing")
+    Certificate.objects.filter(pk=cert.pk).update(
+        not_after=datetime(2027, 1, 15, 23, 30, tzinfo=UTC), created_at=NOW
+    )
+
+    detail = alice_client.get(cert.get_absolute_url()).content.decode()
+    listing = alice_client.get(reverse("certadmin:certificate-list", args=[acme.public_id]))
+    home = alice_client.get(reverse("orgs:setup-home", args=[acme.public_id])).content.decode()
+
+    # 23:30 UTC on the 15th is 00:30 on the 16th in Paris: the day the org sees.
+    assert "2027-01-16 00:30 CET" in detail
+    assert "2026-12-07 17:52 CET" in detail  # created
+    assert "<td>2027-01-16" in listing.content.decode()
+    for page in (detail, home):
+        assert not re.search(r"\b(a\.m\.|p\.m\.|Dec\.|Jan\.)", page)
+        assert "+00:00" not in page
+    assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} CET", home)  # the org's Created

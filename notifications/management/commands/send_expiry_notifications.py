@@ -5,6 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from notifications import services
+from orgs.wording import count
 
 
 def _day(value: str) -> date:
@@ -48,7 +49,8 @@ class Command(BaseCommand):
         t = outcome.tally
         verb = "would be sent" if dry_run else "sent"
         self.stdout.write(
-            f"{t.emails_sent} email(s) with {t.notices_sent} notice(s) {verb}; "
+            f"{count(t.emails_sent, 'email', 'emails')} with "
+            f"{count(t.notices_sent, 'notice', 'notices')} {verb}; "
             f"{t.notices_failed} failed, {t.superseded} superseded, {t.suppressed} suppressed"
             + (f", {t.notices_lost} lost to another run." if t.notices_lost else ".")
         )
