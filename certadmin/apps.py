@@ -34,6 +34,7 @@ class CertadminConfig(AppConfig):
         setup_tree.add(
             "Security", "Expired Certificates", "certadmin:certificate-expired", manage, order=20
         )
+        setup_tree.add("Security", "ACME", "certadmin:acme-overview", manage, order=15)
         customize = CUSTOMIZE_APPLICATION.codename
         setup_tree.add("Security", "Single Sign-On", "certadmin:sso-list", customize, order=50)
         setup_tree.add(
@@ -92,7 +93,8 @@ class CertadminConfig(AppConfig):
                 # expiry, and one whose uses a replacement took over is done with ("a renewed
                 # certificate ... or a replacement that took over all its uses ... is
                 # suppressed").
-                notified=lambda: Certificate.objects.usable().not_replaced(),
+                # Issue 18: nor one an ACME renewal will replace in time (not failing).
+                notified=lambda: Certificate.objects.usable().not_replaced().renewal_not_on_track(),
                 kind_label=kinds.choices_label("kind", Certificate.Kind.choices),
                 url=certificate_url,
             )

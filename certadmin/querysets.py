@@ -18,6 +18,7 @@ from orgs import clock
 if TYPE_CHECKING:
     # The type arguments of the querysets.
     from certadmin.models import (  # noqa: F401
+        AcmeCertificate,
         ApiToken,
         Certificate,
         MutualAuthCertificate,
@@ -194,6 +195,12 @@ class CertificateQuerySet(CertificateBaseQuerySet["Certificate"]):
         """Certificates with a chain: the ones that may be chosen where certificates are used."""
         return self.filter(not_after__isnull=False)
 
+    def renewal_not_on_track(self) -> Self:
+        """Leaves out certificates an automatic ACME renewal is on track to replace (issue 18:
+        no expiration notices while renewal works; they resume when it fails)."""
+        # The reverse one-to-one joins at most one row: NOT (automatic AND not failing).
+        return self.exclude(acme__auto_renew=True, acme__failing_since__isnull=True)
+
     def not_replaced(self) -> Self:
         """Certificates no replacement has taken over (`Certificate.replaced_at`), and
         replaced ones that something uses again (an SSO configuration pointed back at one):
@@ -296,3 +303,20 @@ class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
         return self.filter(revoked_at__isnull=True).filter(
             models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
         )
+
+
+class AcmeCertificateQuerySet(models.QuerySet["AcmeCertificate"]):
+    def for_org(self, org: "Organization") -> Self:
+        return self.filter(organization=org)
+
+    def due(self, *, now: datetime | None = None) -> Self:
+        """Renewal due at `now`: automatic, past renew_after, and not waiting out the back-off
+        after a failure (an indexed range on renew_after)."""
+        now = now or timezone.now()
+        return self.filter(auto_renew=True, renew_after__lte=now).filter(
+            models.Q(next_attempt_at__isnull=True) | models.Q(next_attempt_at__lte=now)
+        )
+
+    def on_track(self) -> Self:
+        """Renewed automatically and not failing: expiration notices wait (issue 18)."""
+        return self.filter(auto_renew=True, failing_since__isnull=True)

@@ -267,6 +267,8 @@ if SECURE_MODE:
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # ACME CAs fetch http-01 answers over plain HTTP, before any certificate exists.
+    SECURE_REDIRECT_EXEMPT = [r"^\.well-known/acme-challenge/"]
 
 # Uploads (certificates, keystores) are read in memory and capped (SPEC 3: default 1 MiB).
 CERTADMIN_UPLOAD_MAX_BYTES = int(os.environ.get("CERTADMIN_UPLOAD_MAX_BYTES", str(1024 * 1024)))
@@ -304,6 +306,13 @@ CERTADMIN_MTLS_SECRET_HEADER = "X-Certadmin-Proxy-Secret"
 CERTADMIN_MTLS_DIRECT = env_bool("CERTADMIN_MTLS_DIRECT", False)
 # Where clients reach the mutual-TLS listener; named in API errors and the token page.
 CERTADMIN_MTLS_URL = os.environ.get("CERTADMIN_MTLS_URL", "https://127.0.0.1:8443").rstrip("/")
+
+# ACME (issue 18; docs/acme.md). The CA bundle that verifies ACME directories' TLS (a private
+# CA such as step-ca; default: certifi's), the request timeout, and the resolvers ("ip" or
+# "ip:port", comma-separated; default: the system's) that check manual dns-01 TXT records.
+CERTADMIN_ACME_CA_BUNDLE = os.environ.get("CERTADMIN_ACME_CA_BUNDLE", "") or certifi.where()
+CERTADMIN_ACME_TIMEOUT = int(os.environ.get("CERTADMIN_ACME_TIMEOUT", "30"))
+CERTADMIN_ACME_DNS_RESOLVERS = env_list("CERTADMIN_ACME_DNS_RESOLVERS", "")
 
 LOGGING = {
     "version": 1,

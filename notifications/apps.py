@@ -26,6 +26,12 @@ class NotificationsConfig(AppConfig):
         # every deploy's migrate.
         post_migrate.connect(_sync_schedules, sender=self, dispatch_uid="notifications.schedules")
 
+        # An ACME renewal that failed is emailed to the same recipients as the notices.
+        from certadmin.services.acme.renewal import renewal_failed
+        from notifications.renewal_alerts import email_renewal_failure
+
+        renewal_failed.connect(email_renewal_failure, dispatch_uid="notifications.renewal_alerts")
+
         from orgs import help, setup_tree
         from orgs.permissions import MANAGE_CERTIFICATES
 

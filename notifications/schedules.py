@@ -30,6 +30,14 @@ SCHEDULES = [
         # often it runs). https://crontab.guru/#5_*_*_*_*
         cron="5 * * * *",
     ),
+    ScheduleSpec(
+        name="certadmin: ACME renewals",
+        func="certadmin.tasks.renew_acme_certificates",
+        # Hourly: renewal starts at a third of the lifetime left, so an hour is nothing; a
+        # failed attempt is retried after its back-off (docs/acme.md). Declared here, where
+        # every schedule is, so certadmin needs no schedule machinery of its own.
+        cron="35 * * * *",
+    ),
 ]
 
 

@@ -71,6 +71,9 @@ ACTOR = "-2+3+cmd"
 REDIRECTS = {
     "certadmin:certificate-download": "a download; the sample awaits its signed certificate",
     "certadmin:certificate-renew": "renewing is a confirmation on the certificate's page",
+    "certadmin:acme-renewal": "renewal settings exist for certificates obtained from ACME; the "
+    "sample awaits its signed certificate (tests/acme posts the form against pebble)",
+    "certadmin:acme-revoke": "only a certificate obtained from ACME is revoked here",
     "certadmin:idp-metadata": "an XML download once the Identity Provider is enabled",
     "keys:key-import": "only for a destroyed key: a key file and its password, nothing typed "
     "is stored (crafted files are the hostile-file matrix's)",
@@ -90,6 +93,10 @@ NOT_POSTED = {
 NOT_STORED = {
     "keys:key-destroy": "the typed confirmation is compared with the phrase, never stored",
     "login": "a failed login stores nothing (the username is echoed on the form)",
+    "certadmin:acme-order-create": "an order needs a registered ACME account, so a CA: the "
+    "matrix has none (tests/acme posts it against pebble, and an order's names are checked "
+    "against a strict domain-name pattern before anything is stored)",
+    "certadmin:acme-order-csr": "the same order, for an existing CSR: nothing typed",
 }
 # File inputs of posted forms get a valid file, so the text beside it is stored.
 FILES: dict[str, Callable[["Matrix"], bytes]] = {

@@ -36,7 +36,13 @@ BEYOND_SYSTEM_ADMINISTRATOR = {
     "keys:field-": "customize_application",
 }
 # URLs outside the org tree that anonymous may open.
-PUBLIC = {"login", "healthz", "password_reset_confirm", "password_reset_complete"}
+PUBLIC = {
+    "login",
+    "healthz",
+    "password_reset_confirm",
+    "password_reset_complete",
+    "acme-challenge",
+}
 # URLs of an org that anonymous users open by design (single sign-on, docs/sso.md), with what
 # anonymous gets for the org's own object: the login start redirects to the identity
 # provider, the Assertion Consumer Service refuses an empty post with a reason. Another org's
@@ -80,7 +86,8 @@ def test_the_matrix_sees_the_setup_pages() -> None:
 
 def outside_org_url(name: str) -> str:
     """A URL outside the org tree, its keyword arguments (if any) from OUTSIDE_ORG_SAMPLES."""
-    kwargs = {kwarg: OUTSIDE_ORG_SAMPLES[kwarg] for kwarg in _kwargs_of(dict(ALL_URLS)[name])}
+    samples = {kwarg: OUTSIDE_ORG_SAMPLES[kwarg] for kwarg in _kwargs_of(dict(ALL_URLS)[name])}
+    kwargs = {k: sample() if callable(sample) else sample for k, sample in samples.items()}
     return reverse(name, kwargs=kwargs)
 
 

@@ -180,8 +180,41 @@ def _sp(org: Organization) -> str:
     return str(sp.uuid)
 
 
+def _acme_account(org: Organization) -> str:
+    """An ACME account not registered yet (its CA, port 9 on this machine, is unreachable:
+    the register, rollover and deactivate buttons answer with the refusal in words)."""
+    from certadmin.services.acme import accounts
+
+    account = accounts.create_account(
+        org=org,
+        label=f"Sample {org.acme_accounts.count()}",
+        directory_url="https://127.0.0.1:9/directory",
+        acting_user=None,
+    )
+    return str(account.uuid)
+
+
+def _acme_order(org: Organization) -> str:
+    """A failed ACME order (no CA needed)."""
+    from certadmin.models import AcmeAccount, AcmeOrder
+
+    account = AcmeAccount.objects.get(uuid=_acme_account(org))
+    order = AcmeOrder.objects.create(
+        organization=org,
+        account=account,
+        purpose=AcmeOrder.Purpose.NEW,
+        unique_name="Sample",
+        domains=["sample.example.test"],
+        challenge="http-01",
+        status=AcmeOrder.Status.FAILED,
+        error="The CA is unreachable (sample).",
+    )
+    return str(order.uuid)
+
+
 # Keyword arguments of URLs outside an org: a password-reset link that is not valid, a help page.
-OUTSIDE_ORG_SAMPLES: dict[str, str] = {
+OUTSIDE_ORG_SAMPLES: dict[str, str | Callable[[], str]] = {
+    "challenge_token": lambda: _challenge_token(),  # made when asked: it needs the database
     "uidb64": "MQ",
     "token": "not-a-valid-token",
     "page": "users",  # a help page
@@ -208,6 +241,8 @@ SAMPLES: dict[str, Callable[[Organization], str]] = {
     "sp": _sp,
     "channel": _channel,
     "credential": _credential,
+    "acme_account": _acme_account,
+    "acme_order": _acme_order,
     "sso": _sso,
     "mutual_auth": _mutual_auth,
     "token": _token,
@@ -219,3 +254,18 @@ SAMPLES: dict[str, Callable[[Organization], str]] = {
     "encrypted_field": _encrypted_field,
     "contact": _contact,
 }
+
+
+def _challenge_token() -> str:
+    """The http-01 token of a pending order of a new org: the CA's request needs no login."""
+    from certadmin.models import AcmeChallenge, AcmeOrder
+
+    org = conftest.make_org(f"Challenge {Organization.objects.count()}")
+    order = AcmeOrder.objects.get(uuid=_acme_order(org))
+    order.status = AcmeOrder.Status.PENDING
+    order.save(update_fields=["status"])
+    token = f"sample-token-{order.pk}"
+    AcmeChallenge.objects.create(
+        order=order, domain="sample.example.test", token=token, validation=f"{token}.thumbprint"
+    )
+    return token

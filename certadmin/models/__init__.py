@@ -1,5 +1,6 @@
 """Models of the certificates app, one module per sub-domain."""
 
+from certadmin.models.acme import AcmeAccount, AcmeCertificate, AcmeChallenge, AcmeOrder
 from certadmin.models.api import ApiToken
 from certadmin.models.callout import NamedCredential
 from certadmin.models.certificate import Certificate
@@ -14,6 +15,10 @@ from certadmin.models.sso import (
 )
 
 __all__ = [
+    "AcmeAccount",
+    "AcmeCertificate",
+    "AcmeChallenge",
+    "AcmeOrder",
     "ApiToken",
     "Certificate",
     "IdentityProvider",

@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from certadmin import errors
-from certadmin.views import idp, sso_login
+from certadmin.views import acme, idp, sso_login
 from orgs import views as org_views
 
 handler400 = errors.bad_request
@@ -17,6 +17,12 @@ urlpatterns = [
     path("", org_views.home, name="home"),
     path("healthz", org_views.healthz, name="healthz"),
     path("help/<slug:page>/", org_views.help_page, name="help"),
+    # ACME http-01 (RFC 8555 8.3): the CA fetches the answer here, without a login.
+    path(
+        ".well-known/acme-challenge/<str:challenge_token>",
+        acme.acme_challenge,
+        name="acme-challenge",
+    ),
     path("accounts/login/", sso_login.SetupLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Reached from the email a Reset Password on a user's Setup page sends (orgs.services).

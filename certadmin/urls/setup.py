@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("certadmin.urls.tokens")),
     path("", include("certadmin.urls.sso")),
     path("", include("certadmin.urls.callout")),
+    path("", include("certadmin.urls.acme")),
 ]

@@ -157,7 +157,10 @@ def _form_page(request: OrgRequest, template: str, form: object, title: str) -> 
 def certificate_detail(request: OrgRequest, certificate: str) -> HttpResponse:
     cert = get_for_member(
         request,
-        Certificate.objects.select_related("created_by", "modified_by", "replaced_by"),
+        # acme__account: the ACME card (issue 18), in the same query.
+        Certificate.objects.select_related(
+            "created_by", "modified_by", "replaced_by", "acme__account"
+        ),
         PERM,
         uuid=certificate,
     )

@@ -170,7 +170,7 @@ def test_a_qcluster_runs_the_synced_schedule(
     broker: str,
 ) -> None:
     _certificates_due_now(acme, 10)
-    (spec,) = SCHEDULES
+    spec = SCHEDULES[0]
     Schedule.objects.filter(name=spec.name).update(next_run=timezone.now() - timedelta(minutes=1))
     shared_db.push()
     started = timezone.now()

@@ -13,6 +13,7 @@ EXPECTED = [
         "Security",
         [
             "Certificate and Key Management",
+            "ACME",
             "Expired Certificates",
             "Expiration Notifications",
             "Master Encryption Keys",

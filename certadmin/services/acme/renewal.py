@@ -1,0 +1,177 @@
+"""Automatic renewal of certificates obtained from ACME (issue 18).
+
+The schedule (certadmin/schedules.py) calls `renew_due` every hour: it plans in one query
+(`plan_renewals`: due, automatic, not waiting out a back-off), then renews each certificate
+through an order (services.acme.orders). A success switches every use in the same transaction
+as the new certificate; a failure is counted, retried with back-off, written in words on the
+certificate and Setup Home, and announced (`renewal_failed`, which notifications turns into an
+email to the org's notification recipients, at most once a day per certificate).
+"""
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import django.dispatch
+from django.db import transaction
+from django.utils import timezone
+
+from certadmin import acme_client
+from certadmin.models import AcmeCertificate, Certificate
+from certadmin.services.acme import orders
+from certadmin.services.acme.accounts import SECTION
+from orgs.models import Organization
+from orgs.services import record_audit
+
+log = logging.getLogger(__name__)
+
+# Sent after a failed renewal attempt that recipients should hear of:
+# sender=AcmeCertificate, acme_cert=..., error="in words", next_attempt_at=datetime.
+renewal_failed = django.dispatch.Signal()
+
+FIRST_RETRY = timedelta(hours=1)
+LONGEST_RETRY = timedelta(hours=24)
+ALERT_EVERY = timedelta(hours=24)
+
+
+def retry_delay(failures: int) -> timedelta:
+    """1 h after the first failure, doubling, at most a day."""
+    delay: timedelta = FIRST_RETRY * 2 ** max(failures - 1, 0)
+    return min(delay, LONGEST_RETRY)
+
+
+def plan_renewals(
+    *, now: datetime | None = None, org: Organization | None = None
+) -> dict[int, list[AcmeCertificate]]:
+    """{org id: its certificates due for renewal}, in one query however many are due."""
+    due = AcmeCertificate.objects.due(now=now or timezone.now())
+    if org is not None:
+        due = due.for_org(org)
+    planned: dict[int, list[AcmeCertificate]] = defaultdict(list)
+    for acme_cert in due.select_related("certificate", "account", "organization").order_by(
+        "organization_id", "renew_after"
+    ):
+        planned[acme_cert.organization_id].append(acme_cert)
+    return dict(planned)
+
+
+@dataclass
+class RenewalRun:
+    renewed: list[str] = field(default_factory=list)  # "old -> new"
+    failed: list[str] = field(default_factory=list)  # "name: error"
+    planned: list[str] = field(default_factory=list)  # dry run: the names that are due
+
+    def summary(self) -> str:
+        if self.planned:
+            return f"{len(self.planned)} certificate(s) due for renewal: " + ", ".join(self.planned)
+        return f"renewed {len(self.renewed)}, failed {len(self.failed)}"
+
+
+def renew_due(
+    *, now: datetime | None = None, org: Organization | None = None, dry_run: bool = False
+) -> RenewalRun:
+    """Renew every certificate due (of `org`, or of every org); `dry_run` only lists them."""
+    now = now or timezone.now()
+    run = RenewalRun()
+    for due in plan_renewals(now=now, org=org).values():
+        for acme_cert in due:
+            name = acme_cert.certificate.unique_name
+            if dry_run:
+                run.planned.append(f"{acme_cert.organization.name}: {name}")
+                continue
+            try:
+                new = renew(acme_cert=acme_cert, now=now)
+            except acme_client.AcmeProblem as problem:
+                run.failed.append(f"{name}: {problem.words}")
+            else:
+                run.renewed.append(f"{name} -> {new.unique_name}")
+    return run
+
+
+def renew(*, acme_cert: AcmeCertificate, now: datetime | None = None) -> Certificate:
+    """Renew one certificate now; on failure record it, schedule the retry, and re-raise."""
+    now = now or timezone.now()
+    order = orders.start_renewal(acme_cert=acme_cert)
+    try:
+        orders.run_order(order, now=now)
+    except acme_client.AcmeProblem as problem:
+        record_failure(acme_cert=acme_cert, problem=problem, now=now)
+        raise
+    if order.result is None:  # a manual dns-01 renewal waits for the person (never automatic)
+        raise acme_client.AcmeProblem("The renewal waits for its TXT records.", retry=False)
+    return order.result
+
+
+def record_failure(
+    *, acme_cert: AcmeCertificate, problem: acme_client.AcmeProblem, now: datetime
+) -> None:
+    """Count the failure, schedule the retry, and tell the recipients (once a day)."""
+    with transaction.atomic():
+        acme_cert.failures += 1
+        acme_cert.last_error = problem.words
+        acme_cert.failing_since = acme_cert.failing_since or now
+        acme_cert.next_attempt_at = now + retry_delay(acme_cert.failures)
+        alert = acme_cert.alerted_at is None or now - acme_cert.alerted_at >= ALERT_EVERY
+        if alert:
+            acme_cert.alerted_at = now
+        acme_cert.save(
+            update_fields=[
+                "failures",
+                "last_error",
+                "failing_since",
+                "next_attempt_at",
+                "alerted_at",
+            ]
+        )
+        record_audit(
+            org=acme_cert.organization,
+            acting_user=None,
+            section=SECTION,
+            action="acmeRenewalFailed",
+            message=f"Renewal of {acme_cert.certificate.unique_name} failed "
+            f"(attempt {acme_cert.failures}): {problem.words}",
+        )
+    log.warning("renewal of %s failed: %s", acme_cert.certificate.unique_name, problem.words)
+    if alert:
+        renewal_failed.send(
+            sender=AcmeCertificate,
+            acme_cert=acme_cert,
+            error=problem.words,
+            next_attempt_at=acme_cert.next_attempt_at,
+        )
+
+
+@transaction.atomic
+def update_renewal_settings(
+    *,
+    acme_cert: AcmeCertificate,
+    auto_renew: bool,
+    renew_fraction: float,
+    new_key: bool,
+    acting_user: object,
+) -> None:
+    """Change when and how a certificate is renewed."""
+    acme_cert.auto_renew, acme_cert.renew_fraction, acme_cert.new_key = (
+        auto_renew,
+        renew_fraction,
+        new_key,
+    )
+    acme_cert.full_clean(exclude=["certificate", "account", "organization"])
+    certificate = acme_cert.certificate
+    if certificate.not_before and certificate.not_after:
+        acme_cert.plan(certificate.not_before, certificate.not_after)
+    acme_cert.save()
+    record_audit(
+        org=acme_cert.organization,
+        acting_user=acting_user,  # type: ignore[arg-type]
+        section=SECTION,
+        action="changedAcmeRenewal",
+        message=f"Renewal of {certificate.unique_name}: "
+        + (
+            f"automatic at {round(renew_fraction * 100)}% of the lifetime left, "
+            + ("new key" if new_key else "same key")
+            if auto_renew
+            else "off"
+        ),
+    )
