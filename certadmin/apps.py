@@ -76,6 +76,12 @@ class CertadminConfig(AppConfig):
         help.add("certadmin:idp-", "sso", "identity-provider")
         help.add("certadmin:named-credential-", "named-credentials")
         help.add("certadmin:token-", "mtls", "api-tokens")
+        help.add("certadmin:acme-", "acme")
+        help.add("certadmin:acme-renewal", "acme", "renewal")
+        # Failing ACME renewals on Setup Home (issue 18).
+        from certadmin.services.acme.renewal import failing_home_notices
+
+        setup_tree.add_home_notices(failing_home_notices)
         # Setup Home's certificates panel: counts, the expiry chart (issue 15).
         from certadmin.views.dashboard import home_panel
         from orgs import home_panels

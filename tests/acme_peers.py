@@ -284,3 +284,62 @@ class RateLimitingProxy:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class Rfc2136Server:
+    """A DNS server taking RFC 2136 updates over TCP, signed with one TSIG key (checked by
+    dnspython), that publishes the TXT records it is given through challtestsrv, pebble's
+    DNS. A request with a bad signature is dropped unanswered (and counted)."""
+
+    def __init__(self, pebble: Pebble, key_name: str, secret: str) -> None:
+        import socketserver
+        import threading
+
+        import dns.exception
+        import dns.message
+        import dns.rdataclass
+        import dns.rdatatype
+        import dns.tsigkeyring
+
+        keyring = dns.tsigkeyring.from_text({key_name: secret})
+        server = self
+        self.refused = 0
+        self.updates: list[tuple[str, str, str]] = []  # (add|delete, name, value)
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                length = int.from_bytes(self.request.recv(2), "big")
+                wire = b""
+                while len(wire) < length:
+                    wire += self.request.recv(length - len(wire))
+                try:
+                    message = dns.message.from_wire(wire, keyring=keyring)
+                except dns.exception.DNSException:  # a bad or missing TSIG signature
+                    server.refused += 1
+                    return
+                for rrset in message.sections[2]:  # the update section
+                    if rrset.rdtype != dns.rdatatype.TXT:
+                        continue
+                    for rdata in rrset:
+                        value = b"".join(rdata.strings).decode()
+                        name = rrset.name.to_text()
+                        if rrset.deleting == dns.rdataclass.NONE:
+                            server.updates.append(("delete", name, value))
+                            pebble.clear_txt(name)
+                        else:
+                            server.updates.append(("add", name, value))
+                            pebble.set_txt(name, value)
+                answer = dns.message.make_response(message).to_wire()
+                self.request.sendall(len(answer).to_bytes(2, "big") + answer)
+
+        self.port = free_port()
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Self:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

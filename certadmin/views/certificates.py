@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from certadmin import usage
+from certadmin.forms.acme import DeleteForm
 from certadmin.forms.certificates import (
     FILTERS,
     CASignedForm,
@@ -18,10 +19,11 @@ from certadmin.forms.certificates import (
     SelfSignedForm,
     SignedCertificateUploadForm,
 )
-from certadmin.models import Certificate
+from certadmin.models import AcmeCertificate, Certificate
 from certadmin.querysets import CertificateFilter
 from certadmin.services import certificates as services
 from certadmin.services import sso as sso_services
+from certadmin.services.acme import orders as acme_orders
 from certadmin.views import dashboard
 from certadmin.views.mutual_auth import mutual_auth_section
 from certadmin.views.rows import certificate_rows
@@ -212,15 +214,23 @@ def certificate_edit(request: OrgRequest, certificate: str) -> HttpResponse:
 def certificate_delete(request: OrgRequest, certificate: str) -> HttpResponse:
     cert = get_for_member(request, Certificate.objects.all(), PERM, uuid=certificate)
     uses = usage.uses_of(cert)
-    if request.method == "POST":
+    # Issue 18: a certificate obtained from ACME may be revoked at its CA first.
+    revocable = AcmeCertificate.objects.filter(certificate=cert, revoked_at__isnull=True).exists()
+    form = DeleteForm(request.POST or None) if revocable else None
+    if request.method == "POST" and (form is None or form.is_valid()):
         try:
+            if form is not None and form.cleaned_data["revoke"]:
+                acme_orders.revoke_certificate(
+                    certificate=cert, reason=form.cleaned_data["reason"], acting_user=request.user
+                )
             services.delete_certificate(certificate=cert, acting_user=request.user)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return redirect(cert)
         messages.success(request, f"Deleted certificate {cert.unique_name}.")
         return redirect("certadmin:certificate-list", request.org.public_id)
-    return render(request, "certadmin/certificate_delete.html", {"certificate": cert, "uses": uses})
+    ctx = {"certificate": cert, "uses": uses, "form": form}
+    return render(request, "certadmin/certificate_delete.html", ctx)
 
 
 @require_http_methods(["GET", "POST"])

@@ -77,6 +77,8 @@ def test_failed_renewal_is_retried_with_back_off_shown_and_emailed(
     assert "The CA is unreachable" in page
     overview = client.get(f"/o/{acme.public_id}/setup/acme/").content.decode()
     assert "Failing Renewals" in overview
+    home = client.get(f"/o/{acme.public_id}/setup/").content.decode()
+    assert "Automatic renewal is failing for Mail" in home
 
 
 def test_deactivated_account_is_refused_in_words(account: AcmeAccount, acme: Organization) -> None:

@@ -1,19 +1,20 @@
 """Get from ACME against pebble: a new certificate, an existing CSR, http-01 served by
 certadmin itself, dns-01 by hand and through RFC 2136; the chain verified with openssl."""
 
+import base64
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from certadmin import crypto
+from certadmin import acme_client, crypto
 from certadmin.models import AcmeAccount, AcmeChallenge, AcmeOrder, Certificate
 from certadmin.services import certificates
-from certadmin.services.acme import orders
+from certadmin.services.acme import accounts, orders
 from orgs.models import AuditEvent, Organization
 from tests.acme.conftest import verify_with_openssl
-from tests.acme_peers import Pebble
+from tests.acme_peers import Pebble, Rfc2136Server
 
 
 def test_new_certificate_over_http_01_verifies_against_pebbles_root(
@@ -138,3 +139,99 @@ def test_get_from_acme_page_issues_and_lands_on_the_certificate(
     assert response.redirect_chain[-1][0] == certificate.get_absolute_url()
     assert b"The CA issued Portal." in response.content
     assert b"Renewal Settings" in response.content
+
+
+TSIG_SECRET = base64.b64encode(b"certadmin test tsig key 32 bytes").decode()
+
+
+def _dns_order(account: AcmeAccount, acme: Organization, name: str) -> AcmeOrder:
+    return orders.start_new_certificate(
+        org=acme,
+        account=account,
+        label=name,
+        unique_name=name,
+        domains=[f"{name.lower()}.acme.test"],
+        challenge="dns-01",
+        acting_user=None,
+    )
+
+
+def test_dns_01_through_rfc_2136_with_a_tsig_signed_update(
+    account: AcmeAccount, acme: Organization, pebble: Pebble
+) -> None:
+    with Rfc2136Server(pebble, "certadmin.", TSIG_SECRET) as server:
+        accounts.update_dns_settings(
+            account=account,
+            dns_server="127.0.0.1",
+            dns_port=server.port,
+            dns_zone="acme.test.",
+            tsig_key_name="certadmin.",
+            tsig_algorithm="hmac-sha256",
+            tsig_secret=TSIG_SECRET,
+            acting_user=None,
+        )
+        order = _dns_order(account, acme, "Dyn")
+
+        orders.run_order(order)
+
+    assert order.status == AcmeOrder.Status.ISSUED
+    assert [(op, name) for op, name, _ in server.updates] == [
+        ("add", "_acme-challenge.dyn.acme.test."),
+        ("delete", "_acme-challenge.dyn.acme.test."),
+    ]
+    assert TSIG_SECRET.encode() not in bytes(AcmeAccount.objects.get().tsig_secret or b"")
+
+
+def test_dns_update_with_a_wrong_tsig_key_fails_the_order_in_words(
+    account: AcmeAccount, acme: Organization, pebble: Pebble
+) -> None:
+    with Rfc2136Server(pebble, "certadmin.", TSIG_SECRET) as server:
+        accounts.update_dns_settings(
+            account=account,
+            dns_server="127.0.0.1",
+            dns_port=server.port,
+            dns_zone="acme.test.",
+            tsig_key_name="certadmin.",
+            tsig_algorithm="hmac-sha256",
+            tsig_secret=base64.b64encode(b"a different key, also 32 bytes!!").decode(),
+            acting_user=None,
+        )
+        order = _dns_order(account, acme, "Bad")
+
+        with pytest.raises(acme_client.AcmeProblem, match="DNS update server"):
+            orders.run_order(order)
+
+    assert server.refused >= 1
+    assert not Certificate.objects.exists()
+
+
+def test_revoked_at_the_ca_from_the_delete_page(
+    client: Client, alice: User, account: AcmeAccount, acme: Organization
+) -> None:
+    order = orders.start_new_certificate(
+        org=acme,
+        account=account,
+        label="Old",
+        unique_name="Old",
+        domains=["old.acme.test"],
+        acting_user=None,
+    )
+    orders.run_order(order)
+    certificate = Certificate.objects.get()
+    client.force_login(alice)
+    url = f"/o/{acme.public_id}/setup/certificates/{certificate.uuid}/delete/"
+    assert b"Revoke it at the CA first" in client.get(url).content
+
+    client.post(url, {"revoke": "on", "reason": "4"})
+
+    assert not Certificate.objects.exists()
+    assert AuditEvent.objects.filter(action="revokedCert").count() == 1
+    # pebble saw it: revoking again is refused as already revoked.
+    with pytest.raises(acme_client.AcmeProblem, match="alreadyRevoked"):
+        acme_client.revoke(
+            accounts.client_for(account),
+            crypto.certificate_pem(
+                crypto.parse_certificates(certificate.chain_pem.encode())[0]
+            ).encode(),
+            4,
+        )

@@ -44,9 +44,10 @@ def _update(account: AcmeAccount, records: Sequence[tuple[str, str]], *, add: bo
             update.delete(fqdn, "TXT", f'"{value}"')
     try:
         response = dns.query.tcp(update, account.dns_server, port=account.dns_port, timeout=10)
-    except (OSError, dns.exception.DNSException) as exc:
+    except (OSError, EOFError, dns.exception.DNSException) as exc:
         raise acme_client.AcmeProblem(
-            f"The DNS update server {account.dns_server}:{account.dns_port} failed ({exc}).",
+            f"The DNS update server {account.dns_server}:{account.dns_port} failed "
+            f"({exc or 'it closed the connection: is the TSIG key right?'}).",
             code="dns",
         ) from exc
     if response.rcode() != dns.rcode.NOERROR:

@@ -15,12 +15,15 @@ from datetime import datetime, timedelta
 
 import django.dispatch
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from certadmin import acme_client
 from certadmin.models import AcmeCertificate, Certificate
 from certadmin.services.acme import orders
 from certadmin.services.acme.accounts import SECTION
+from orgs import permissions, setup_tree
+from orgs.http import OrgRequest
 from orgs.models import Organization
 from orgs.services import record_audit
 
@@ -175,3 +178,26 @@ def update_renewal_settings(
             else "off"
         ),
     )
+
+
+def failing_home_notices(request: OrgRequest) -> list[setup_tree.Notice]:
+    """Setup Home's warning: certificates of the org whose ACME renewal is failing (one
+    query), for members who manage certificates."""
+    if permissions.MANAGE_CERTIFICATES.codename not in request.perms:
+        return []
+    failing = list(
+        AcmeCertificate.objects.for_org(request.org)
+        .filter(failing_since__isnull=False)
+        .values_list("certificate__unique_name", flat=True)[:6]
+    )
+    if not failing:
+        return []
+    names = ", ".join(failing[:5]) + (" and more" if len(failing) > 5 else "")
+    return [
+        setup_tree.Notice(
+            text=f"Automatic renewal is failing for {names}: each is retried with back-off, "
+            "and expiration notices are sent for them meanwhile.",
+            url=reverse("certadmin:acme-overview", args=[request.org.public_id]),
+            link_label="See why",
+        )
+    ]
