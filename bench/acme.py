@@ -152,9 +152,8 @@ def issuance(n: int, workdir: Path) -> tuple[float, float, list[float], list[flo
             )
             ours_times.append(time.perf_counter() - start)
             web.cookies.pop("messages", None)
-            assert response.status_code == 302 and "/certificates/" in response["Location"], (
-                response.content.decode()[-2000:]
-            )
+            # The POST lands on the new certificate's page (else it shows why, in words).
+            assert "/certificates/" in response.get("Location", ""), response.content[-2000:]
             start = time.perf_counter()
             floor_issue(acme, f"www{i}.bench.test")
             floor_times.append(time.perf_counter() - start)
@@ -233,9 +232,7 @@ def main() -> None:
         f"{statistics.median(floor_times) * 1000:.0f} ms per certificate"
     )
     print(f"goal: ratio <= {GOAL}")
-    print(
-        f"RESULT acme_issue_{args.certificates}_s={ours:.1f} floor={floor:.1f} ratio={ratio:.2f}"
-    )
+    print(f"RESULT acme_issue_{args.certificates}_s={ours:.1f} floor={floor:.1f} ratio={ratio:.2f}")
 
 
 if __name__ == "__main__":

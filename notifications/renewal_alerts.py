@@ -11,7 +11,7 @@ from django.core.mail import send_mass_mail
 
 from certadmin.models import AcmeCertificate
 from notifications import recipients
-from notifications.emails import absolute
+from orgs.links import absolute
 
 SUBJECT = "Certificate renewal failed: {name}"
 
@@ -39,7 +39,7 @@ def email_renewal_failure(
         f"Failed attempts so far: {acme_cert.failures}\n"
         f"Next attempt: {retry}\n"
         f"The certificate expires: {expires}\n\n"
-        f"{absolute(certificate.get_absolute_url())}\n\n"
+        f"{absolute(certificate.get_absolute_url(), org)}\n\n"
         "Until a renewal succeeds, the usual expiration notices are sent for this certificate.\n"
     )
     subject = SUBJECT.format(name=certificate.label)
