@@ -111,7 +111,7 @@ class CertificateFilter:
     Management page and the query parameters of the API's list are both read into one."""
 
     kind: str | None = None
-    status: Literal["active", "awaiting_signature"] | None = None
+    status: Literal["active", "expired", "awaiting_signature"] | None = None
     expired: bool | None = None
     expiring_within_days: int | None = None
     expires_after: datetime | None = None
@@ -127,7 +127,9 @@ class CertificateFilter:
         if self.kind:
             q &= models.Q(kind=self.kind)
         if self.status == "active":
-            q &= models.Q(not_after__isnull=False)
+            q &= models.Q(not_after__gt=now)
+        elif self.status == "expired":
+            q &= expired_q(now)
         elif self.status == "awaiting_signature":
             q &= models.Q(not_after__isnull=True)
         if self.expired is True:

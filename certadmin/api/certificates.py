@@ -196,7 +196,13 @@ def certificate_json(cert: Certificate, *, base: str, now: datetime, tz: tzinfo)
         "key": cert.key_type,
         "key_label": cert.key_label,
         "exportable_private_key": cert.exportable,
-        "status": "awaiting_signature" if cert.is_awaiting_signature else "active",
+        "status": (
+            "awaiting_signature"
+            if cert.is_awaiting_signature
+            else "expired"
+            if cert.is_expired()
+            else "active"
+        ),
         "subject": cert.subject,
         "issuer": cert.issuer,
         "serial": cert.serial,

@@ -59,8 +59,10 @@ class CertificateListQuery(BaseModel):
     type: Certificate.Kind | None = Field(
         None, description="Only self-signed or only CA-signed certificates."
     )
-    status: Literal["active", "awaiting_signature"] | None = Field(
-        None, description="Only certificates with a chain, or only those awaiting one."
+    status: Literal["active", "expired", "awaiting_signature"] | None = Field(
+        None,
+        description="Only certificates with a chain that has not expired (active), only expired "
+        "ones, or only those awaiting their signed certificate.",
     )
     expired: Literal["true", "false"] | None = Field(
         None, description="Only expired (true) or only not expired (false) certificates."
@@ -129,7 +131,10 @@ class CertificateOut(BaseModel):
     key: str = Field(examples=["RSA-2048", "EC-P256"])
     key_label: str = Field(examples=["RSA 2048"])
     exportable_private_key: bool
-    status: Literal["active", "awaiting_signature"]
+    status: Literal["active", "expired", "awaiting_signature"] = Field(
+        description="As the Status column of the Setup pages: expired certificates are never "
+        '"active".'
+    )
     subject: str
     issuer: str
     serial: str = Field(description="Hexadecimal.")

@@ -126,6 +126,26 @@ def test_filters_the_list(
     assert [c["unique_name"] for c in body["results"]] == expected
 
 
+def test_an_expired_certificate_is_never_active(
+    client: Client, acme: Organization, alice_token: str
+) -> None:
+    """Issue 15: Status says Expired for an expired certificate everywhere, the API included;
+    `status=active` and `status=expired` split the org's certificates the same way."""
+    self_signed(acme, "Current")
+    self_signed(acme, "Lapsed", now=timezone.now() - timedelta(days=400))  # ended 35 days ago
+
+    every = _body(api_get(client, _list(acme, ordering="unique_name"), alice_token))
+    active = _body(api_get(client, _list(acme, status="active"), alice_token))
+    expired = _body(api_get(client, _list(acme, status="expired"), alice_token))
+
+    assert [(c["unique_name"], c["status"]) for c in every["results"]] == [
+        ("Current", "active"),
+        ("Lapsed", "expired"),
+    ]
+    assert [c["unique_name"] for c in active["results"]] == ["Current"]
+    assert [c["unique_name"] for c in expired["results"]] == ["Lapsed"]
+
+
 def test_filters_by_expiry_dates(client: Client, acme: Organization, alice_token: str) -> None:
     cert = self_signed(acme, "Payments_Signing")
     day = cert.not_after.date()
