@@ -107,6 +107,14 @@ def test_a_failing_receiver_gets_each_notice_once_after_back_off(
 def test_a_slow_receiver_with_two_runs_at_once_gets_each_notice_once(
     acme: Organization, receiver: WebhookReceiver, transactional_db: None
 ) -> None:
+    from django.db import connection as default_connection
+
+    if default_connection.vendor == "sqlite":
+        # The SQLite test database is in memory with a shared cache, where a second writer
+        # gets "database table is locked" at once instead of waiting out the busy timeout as
+        # a file database does: three threads there test the test database, not the claims.
+        # CI's PostgreSQL run drives the three concurrent runs.
+        pytest.skip("concurrent runs need a database with row locks or a busy timeout")
     expiring(acme, "Payments_Api", in_days(30))
     expiring(acme, "Web_Gateway", in_days(10))
     channel(acme, receiver.url)
