@@ -41,7 +41,7 @@ def test_page_lists_keys_with_their_value_counts(
         (MasterKey.objects.get(organization=acme, version=2), 1),
         (MasterKey.objects.get(organization=acme, version=1), 2),
     ]
-    assertContains(response, "2 value(s) still on key 1.")
+    assertContains(response, "2 values still on key 1.")
     assertContains(response, "Master Encryption Keys")
 
 
@@ -289,7 +289,7 @@ def test_status_json_shows_progress_of_a_running_job(
     assert status["percent"] == 75
     assert status["per_key"] == [{"version": 1, "values": 1, "usable": True}]
     assertContains(page, 'value="75"')
-    assertContains(page, "1 value(s) still on key 1.")
+    assertContains(page, "1 value still on key 1.")
     assertContains(page, "Refresh")
 
 

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from certadmin.services.acme import renewal
 from orgs.models import Organization
+from orgs.wording import count
 
 
 class Command(BaseCommand):
@@ -36,8 +37,13 @@ class Command(BaseCommand):
         for line in run.failed:
             self.stdout.write(f"FAILED: {line}")
         if options["dry_run"]:
-            self.stdout.write(f"{len(run.planned)} certificate(s) due; nothing renewed (dry run).")
+            self.stdout.write(
+                count(len(run.planned), "certificate", "certificates")
+                + " due; nothing renewed (dry run)."
+            )
         else:
             self.stdout.write(run.summary())
         if run.failed:
-            raise CommandError(f"{len(run.failed)} renewal(s) failed; each is retried later.")
+            raise CommandError(
+                f"{count(len(run.failed), 'renewal', 'renewals')} failed; each is retried later."
+            )

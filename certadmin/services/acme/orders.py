@@ -32,6 +32,7 @@ from certadmin.services.acme.accounts import SECTION, client_for
 from keys import envelope
 from orgs.models import Organization
 from orgs.services import record_audit
+from orgs.wording import count
 
 log = logging.getLogger(__name__)
 ORDER_KEY_PURPOSE = "certadmin.AcmeOrder.private_key"
@@ -416,7 +417,7 @@ def _store_renewal(
         action="renewedAcmeCert",
         message=f"Renewed certificate {old.unique_name} from ACME as {new.unique_name} "
         f"(expires {new.not_after:%Y-%m-%d})"
-        + (f"; {len(moved)} use(s) switched" if moved else ""),
+        + (f"; {count(len(moved), 'use', 'uses')} switched" if moved else ""),
     )
     return new
 

@@ -26,6 +26,7 @@ from orgs import permissions, setup_tree
 from orgs.http import OrgRequest
 from orgs.models import Organization
 from orgs.services import record_audit
+from orgs.wording import count
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,10 @@ class RenewalRun:
 
     def summary(self) -> str:
         if self.planned:
-            return f"{len(self.planned)} certificate(s) due for renewal: " + ", ".join(self.planned)
+            return (
+                f"{count(len(self.planned), 'certificate', 'certificates')} due for renewal: "
+                + ", ".join(self.planned)
+            )
         return f"renewed {len(self.renewed)}, failed {len(self.failed)}"
 
 
