@@ -85,7 +85,10 @@ class CertificateAdmin(ListDeferredMixin, ReadOnlyAdmin[Certificate]):
             "country": "Country",
         }
         fields = obj.subject_fields or {}
-        parts = [f"{words.get(key, key)}: {value}" for key, value in fields.items() if value]
+        # In the form's order, not the stored one (PostgreSQL's jsonb reorders keys).
+        known = [key for key in words if key in fields]
+        ordered = known + sorted(key for key in fields if key not in words)
+        parts = [f"{words.get(key, key)}: {fields[key]}" for key in ordered if fields[key]]
         return "; ".join(parts) or "—"
 
     # Read-only: certificates are made through Setup (services.create_*), never by hand;
