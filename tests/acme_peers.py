@@ -1,5 +1,5 @@
 """pebble (Let's Encrypt's ACME test server) and pebble-challtestsrv (its DNS), started on
-127.0.0.1 with free ports, for the ACME tests and bench/acme.py. No Django here.
+127.0.0.1 with free ports, for the ACME tests and bench/acme_issuance.py. No Django here.
 
 Debian's pebble package ships no TLS certificate for pebble's own listener (upstream's
 test/certs/ minica files are not packaged), so a root and a 127.0.0.1/localhost certificate are

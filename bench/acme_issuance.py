@@ -10,7 +10,7 @@
 2. Plan the renewal of 1,000 due certificates across 10 orgs (and of 100): the queries must not
    grow with the number due or of orgs.
 
-    .venv/bin/python bench/acme.py [--certificates 50]
+    .venv/bin/python bench/acme_issuance.py [--certificates 50]
 """
 
 import argparse
