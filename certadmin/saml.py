@@ -10,7 +10,7 @@ import base64
 import secrets
 import zlib
 from datetime import UTC, datetime, timedelta
-from typing import cast
+from typing import Any, cast
 from urllib.parse import quote
 
 from cryptography import x509
@@ -20,6 +20,8 @@ from lxml import etree
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
 from signxml.exceptions import InvalidInput
 from signxml.signer import XMLSigner
+
+from certadmin.held import Held
 
 MD = "urn:oasis:names:tc:SAML:2.0:metadata"
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
@@ -263,6 +265,28 @@ PASSWORD_PROTECTED = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTr
 ASSERTION_LIFETIME = timedelta(minutes=5)
 
 
+# Per thread, the xmlsec key managers of the service provider certificates assertions were
+# lately encrypted to: making one costs ~20 ms (xmlsec loads the system's CA bundle into it).
+_encryption_managers: Held[Any] = Held(32, per_thread=True)
+
+
+def _encryption_keys(certificate: x509.Certificate) -> Any:
+    """An xmlsec key manager holding `certificate`'s public key (kept, certadmin.held)."""
+    import xmlsec
+
+    def build() -> Any:
+        manager = xmlsec.KeysManager()
+        manager.add_key(
+            xmlsec.Key.from_memory(
+                certificate.public_bytes(serialization.Encoding.PEM),
+                xmlsec.constants.KeyDataFormatCertPem,
+            )
+        )
+        return manager
+
+    return _encryption_managers.get(certificate.fingerprint(hashes.SHA256()), build)
+
+
 def _encrypt_assertion(assertion: etree._Element, certificate: x509.Certificate) -> etree._Element:
     """<saml:EncryptedAssertion> of `assertion` for `certificate`'s key: AES-256-CBC data key
     wrapped with RSA-OAEP, by xmlsec (libxmlsec1) from its templates."""
@@ -279,14 +303,7 @@ def _encrypt_assertion(assertion: etree._Element, certificate: x509.Certificate)
     key_info = xmlsec.template.encrypted_data_ensure_key_info(template, ns="ds")
     encrypted_key = xmlsec.template.add_encrypted_key(key_info, xmlsec.constants.TransformRsaOaep)
     xmlsec.template.encrypted_data_ensure_cipher_value(encrypted_key)
-    manager = xmlsec.KeysManager()
-    manager.add_key(
-        xmlsec.Key.from_memory(
-            certificate.public_bytes(serialization.Encoding.PEM),
-            xmlsec.constants.KeyDataFormatCertPem,
-        )
-    )
-    context = xmlsec.EncryptionContext(manager)
+    context = xmlsec.EncryptionContext(_encryption_keys(certificate))
     context.key = xmlsec.Key.generate(
         xmlsec.constants.KeyDataAes, 256, xmlsec.constants.KeyDataTypeSession
     )

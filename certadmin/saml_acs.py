@@ -63,7 +63,7 @@ class Expected:
     audience: str  # our entity id
     acs_url: str  # the Destination and Recipient
     now: datetime
-    decryption_key_pem: bytes | None = None  # unsealed by the caller, in memory only
+    decryption_keys: xmlsec.KeysManager | None = None  # see decryption_keys()
     skew: timedelta = CLOCK_SKEW
 
 
@@ -148,8 +148,17 @@ def verify_enveloped(
     return signed
 
 
+def decryption_keys(private_key_pem: bytes) -> xmlsec.KeysManager:
+    """An xmlsec key manager holding the Assertion Decryption Certificate's private key, handed
+    over as PEM in memory. Every key manager loads the system's CA bundle when it is made
+    (~20 ms, more than the decryption it serves), so callers keep theirs (certadmin.held)."""
+    manager = xmlsec.KeysManager()
+    manager.add_key(xmlsec.Key.from_memory(private_key_pem, xmlsec.constants.KeyDataFormatPem))
+    return manager
+
+
 def _decrypt(encrypted: etree._Element, expected: Expected) -> etree._Element:
-    if expected.decryption_key_pem is None:
+    if expected.decryption_keys is None:
         raise Refused(
             "no_decryption_key",
             "The assertion is encrypted but this configuration has no Assertion Decryption "
@@ -164,12 +173,8 @@ def _decrypt(encrypted: etree._Element, expected: Expected) -> etree._Element:
         if wraps_key and method.get("Algorithm") not in KEY_TRANSPORTS:
             raise Refused("weak_encryption", "The assertion's key is not wrapped with RSA-OAEP.")
     standalone = etree.fromstring(etree.tostring(data), parser=_PARSER)
-    manager = xmlsec.KeysManager()
-    manager.add_key(
-        xmlsec.Key.from_memory(expected.decryption_key_pem, xmlsec.constants.KeyDataFormatPem)
-    )
     try:
-        decrypted = xmlsec.EncryptionContext(manager).decrypt(standalone)
+        decrypted = xmlsec.EncryptionContext(expected.decryption_keys).decrypt(standalone)
     except xmlsec.Error as exc:
         raise Refused(
             "decryption_failed",

@@ -38,6 +38,13 @@ SCHEDULES = [
         # every schedule is, so certadmin needs no schedule machinery of its own.
         cron="35 * * * *",
     ),
+    ScheduleSpec(
+        name="certadmin: SAML housekeeping",
+        func="certadmin.tasks.prune_saml_records",
+        # Hourly: spent SAML login requests and expired assertion ids are forgotten here,
+        # not on every login (certadmin/services/sso_login.py, prune_spent).
+        cron="50 * * * *",
+    ),
 ]
 
 

@@ -7,8 +7,6 @@ version, its certificate) in this process and reused (`_prepared`): the sealed k
 once, not per request (bench/callout.py measures it).
 """
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,6 +23,7 @@ from django.utils import timezone
 from http_message_signatures import HTTPMessageSigner
 
 from certadmin import crypto, naming, outbound
+from certadmin.held import Held
 from certadmin.models import Certificate, NamedCredential
 from certadmin.services.certificates import load_private_key
 from orgs.models import Organization
@@ -260,8 +259,8 @@ class Prepared:
     key_id: str
 
 
-_cache: OrderedDict[tuple[Any, ...], Prepared] = OrderedDict()
-_cache_lock = threading.Lock()
+# One client per credential and certificate version, per process (certadmin.held).
+_held: Held[Prepared] = Held(CACHE_SIZE, close=lambda entry: entry.client.close())
 
 
 def _cache_key(credential: NamedCredential) -> tuple[Any, ...]:
@@ -297,28 +296,11 @@ def _prepare(credential: NamedCredential, handshake: outbound.Handshake | None =
 
 def prepared(credential: NamedCredential) -> Prepared:
     """The reusable client of `credential`, built on first use in this process."""
-    key = _cache_key(credential)
-    with _cache_lock:
-        found = _cache.get(key)
-        if found is not None:
-            _cache.move_to_end(key)
-            return found
-    built = _prepare(credential)
-    with _cache_lock:
-        found = _cache.setdefault(key, built)
-        _cache.move_to_end(key)
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)[1].client.close()
-    if found is not built:
-        built.client.close()
-    return found
+    return _held.get(_cache_key(credential), lambda: _prepare(credential))
 
 
 def clear_cache() -> None:
-    with _cache_lock:
-        for entry in _cache.values():
-            entry.client.close()
-        _cache.clear()
+    _held.clear()
 
 
 def _send(

@@ -4,9 +4,12 @@ user's match by Federation ID, just-in-time creation, and the audit trail of eve
 
 The XML checks themselves are certadmin.saml_acs (signxml + xmlsec)."""
 
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import xmlsec
 from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -16,7 +19,8 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from certadmin import crypto, saml, saml_acs
-from certadmin.models import SamlAuthnRequest, SamlConsumedAssertion, SamlSsoConfig
+from certadmin.held import Held
+from certadmin.models import Certificate, SamlAuthnRequest, SamlConsumedAssertion, SamlSsoConfig
 from certadmin.services import certificates
 from certadmin.services import sso as sso_services
 from orgs import permissions, setup_tree
@@ -29,6 +33,8 @@ from orgs.services import add_member, record_audit, standard_profile
 SECTION_LOGIN = "Single Sign-On Login"
 # An AuthnRequest must be answered within this time.
 REQUEST_LIFETIME = timedelta(minutes=10)
+# Per thread, the xmlsec key managers of this many decryption certificates are kept.
+DECRYPTION_KEYS_HELD = 32
 Refused = saml_acs.Refused
 
 
@@ -138,7 +144,6 @@ def begin_login(
         _audit_failure(config, refused)
         raise
     request_id = saml.new_id()
-    SamlAuthnRequest.objects.filter(created_at__lt=now - timedelta(days=1)).delete()
     SamlAuthnRequest.objects.create(
         config=config, request_id=request_id, relay_state=relay_state[:500], created_at=now
     )
@@ -159,24 +164,38 @@ def begin_login(
     )
 
 
-def expected(config: SamlSsoConfig, *, now: datetime) -> saml_acs.Expected:
-    """What the ACS of `config` accepts. The decryption key is unsealed here, in memory only,
-    and handed to xmlsec as PEM bytes that are never written anywhere."""
-    decrypter = config.assertion_decryption_certificate
-    key_pem = None
-    if decrypter is not None:
-        key_pem = certificates.load_private_key(decrypter).private_bytes(
+# The xmlsec key managers of the Assertion Decryption Certificates this thread decrypted with
+# lately (certadmin.held): a key manager costs ~20 ms to make, four times the decryption.
+_decryption_keys: Held[xmlsec.KeysManager] = Held(DECRYPTION_KEYS_HELD, per_thread=True)
+
+
+def decryption_keys(certificate: Certificate) -> xmlsec.KeysManager:
+    """The key manager holding `certificate`'s private key, unsealed on first use in this
+    thread, in memory only, and handed to xmlsec as PEM bytes that are never written anywhere.
+    Keyed by the sealed blob's digest too, so a key sealed anew (KEK rotation) is opened anew."""
+
+    def build() -> xmlsec.KeysManager:
+        key_pem = certificates.load_private_key(certificate).private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
+        return saml_acs.decryption_keys(key_pem)
+
+    sealed = hashlib.sha256(bytes(certificate.private_key)).digest()
+    return _decryption_keys.get((certificate.pk, sealed), build)
+
+
+def expected(config: SamlSsoConfig, *, now: datetime) -> saml_acs.Expected:
+    """What the ACS of `config` accepts."""
+    decrypter = config.assertion_decryption_certificate
     return saml_acs.Expected(
         idp_entity_id=config.idp_entity_id,
         idp_certificate=crypto.parse_certificates(config.idp_certificate_pem.encode())[0],
         audience=config.issuer,
         acs_url=sso_services.acs_url(config),
         now=now,
-        decryption_key_pem=key_pem,
+        decryption_keys=decryption_keys(decrypter) if decrypter is not None else None,
     )
 
 
@@ -204,10 +223,13 @@ def _answer_request(config: SamlSsoConfig, request_id: str | None, now: datetime
     return sent.relay_state
 
 
-def _remember(config: SamlSsoConfig, assertion: saml_acs.Assertion, now: datetime) -> None:
-    SamlConsumedAssertion.objects.filter(expires_at__lt=now).delete()
+def _spend(config: SamlSsoConfig, assertion: saml_acs.Assertion, now: datetime) -> str:
+    """Mark the request answered and remember the assertion id, in one transaction; the
+    request's relay state. A second use of either is a replay (the unique assertion id
+    settles two concurrent posts). Expired rows are pruned hourly (prune_spent)."""
     try:
         with transaction.atomic():
+            relay_state = _answer_request(config, assertion.in_response_to, now)
             SamlConsumedAssertion.objects.create(
                 config=config,
                 assertion_id=assertion.assertion_id[:256],
@@ -215,6 +237,17 @@ def _remember(config: SamlSsoConfig, assertion: saml_acs.Assertion, now: datetim
             )
     except IntegrityError as exc:
         raise Refused("replay", "This response was already used to log in.") from exc
+    return relay_state
+
+
+def prune_spent(*, now: datetime | None = None) -> tuple[int, int]:
+    """Forget requests older than a day (they are refused after REQUEST_LIFETIME) and
+    assertion ids past their validity (a replay is refused as expired by then): the hourly
+    job (notifications/schedules.py). Returns how many of each were deleted."""
+    now = now or timezone.now()
+    requests, _ = SamlAuthnRequest.objects.filter(created_at__lt=now - timedelta(days=1)).delete()
+    assertions, _ = SamlConsumedAssertion.objects.filter(expires_at__lt=now).delete()
+    return requests, assertions
 
 
 def _jit_member(config: SamlSsoConfig, assertion: saml_acs.Assertion) -> Membership:
@@ -293,9 +326,19 @@ def _redirect_to(org: Organization, relay_state: str) -> str:
 
 
 def consume_response(
-    config: SamlSsoConfig, *, saml_response: str, relay_state: str = "", now: datetime | None = None
+    config: SamlSsoConfig,
+    *,
+    saml_response: str,
+    log_in: Callable[[User], None],
+    relay_state: str = "",
+    now: datetime | None = None,
 ) -> LoginResult:
-    """Check a posted response and find the user it logs in; Refused (audited) otherwise."""
+    """Check a posted response, find the user it logs in and `log_in` that user; Refused
+    (audited) otherwise. The XML checks touch no table. Then two transactions: the request
+    answered and the assertion remembered (a response is used up even when it logs nobody
+    in, so it cannot be replayed once the admin has set the Federation ID), and the login
+    itself (a just-in-time user, the audit line, the session `log_in` makes), written whole
+    or not at all, with one commit rather than one per row."""
     now = now or timezone.now()
     name_id = ""
     try:
@@ -304,22 +347,22 @@ def consume_response(
             saml_acs.decode_post(saml_response), expected(config, now=now)
         )
         name_id = assertion.name_id
+        stored_relay = _spend(config, assertion, now)  # used up, even if it logs nobody in
         with transaction.atomic():
-            stored_relay = _answer_request(config, assertion.in_response_to, now)
-            _remember(config, assertion, now)
-        membership, created = _member(config, assertion)
+            membership, created = _member(config, assertion)
+            flags = expired_certificates(config, now=now)
+            record_audit(
+                org=config.organization,
+                acting_user=membership.user,
+                section=SECTION_LOGIN,
+                action="samlLogin",
+                message=f"{membership.user.username} logged in with SAML SSO configuration "
+                f"{config.name}{' (IdP-initiated)' if not assertion.in_response_to else ''}"
+                f"{'; expired: ' + ', '.join(flags) if flags else ''}",
+            )
+            log_in(membership.user)
     except Refused as refused:
         _audit_failure(config, refused, f" (NameID {name_id[:100]})" if name_id else "")
         raise
-    flags = expired_certificates(config, now=now)
-    record_audit(
-        org=config.organization,
-        acting_user=membership.user,
-        section=SECTION_LOGIN,
-        action="samlLogin",
-        message=f"{membership.user.username} logged in with SAML SSO configuration "
-        f"{config.name}{' (IdP-initiated)' if not assertion.in_response_to else ''}"
-        f"{'; expired: ' + ', '.join(flags) if flags else ''}",
-    )
     target = _redirect_to(config.organization, stored_relay or relay_state)
     return LoginResult(membership=membership, redirect_to=target, created=created)

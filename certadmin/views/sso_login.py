@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.models import User
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
@@ -29,7 +30,6 @@ def _config(org: str, sso: str) -> SamlSsoConfig:
             "organization",
             "request_signing_certificate",
             "assertion_decryption_certificate",
-            "proxy_certificate",
         ),
         organization__public_id=org,
         uuid=sso,
@@ -67,17 +67,21 @@ def sso_login_start(request: HttpRequest, org: str, sso: str) -> HttpResponse:
 @never_cache
 def sso_acs(request: HttpRequest, org: str, sso: str) -> HttpResponse:
     config = _config(org, sso)
+
+    def log_in(user: User) -> None:
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        # Logged in to this org only (orgs.access.org_member_required reads it).
+        request.session[SSO_ORG_SESSION_KEY] = config.organization.public_id
+
     try:
         result = sso_login.consume_response(
             config,
             saml_response=request.POST.get("SAMLResponse", ""),
             relay_state=request.POST.get("RelayState", ""),
+            log_in=log_in,
         )
     except sso_login.Refused as refused:
         return _failed(request, config, refused)
-    login(request, result.membership.user, backend="django.contrib.auth.backends.ModelBackend")
-    # Logged in to this org only (orgs.access.org_member_required reads it).
-    request.session[SSO_ORG_SESSION_KEY] = config.organization.public_id
     return HttpResponseRedirect(result.redirect_to)
 
 

@@ -142,6 +142,44 @@ def test_pysaml2_idp_encrypted_assertion_is_decrypted_with_the_decryption_certif
     assert logged_in_as(client) == "alice"
 
 
+def test_a_new_decryption_certificate_takes_effect_at_the_next_login(
+    client: Client, config: SamlSsoConfig, acme: Organization, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ACS keeps each decryption key's xmlsec key manager (making one costs ~20 ms): a
+    second login with the same certificate reuses it, and choosing another certificate is
+    honoured at once: responses for the old one are refused, those for the new one accepted."""
+    made: list[bytes] = []
+    make = sso_login.saml_acs.decryption_keys
+    monkeypatch.setattr(
+        sso_login.saml_acs, "decryption_keys", lambda pem: made.append(pem) or make(pem)
+    )
+    first, second = rsa_certificate(acme, "Sso_Decryption"), rsa_certificate(acme, "Sso_Next")
+    config.assertion_decryption_certificate = first
+    config.save()
+
+    def encrypted_login(to: object) -> int:
+        idp = peers.pysaml2_idp(sso_services.sp_metadata(config))
+        _, body, _ = peers.answer_redirect(
+            idp,
+            start(client, config),
+            name_id="alice@acme.test",
+            encrypt_to=sso_services.certificate_pem(to),  # type: ignore[arg-type]
+        )
+        status = client.post(acs_path(config), {"SAMLResponse": body}).status_code
+        client.logout()
+        return status
+
+    assert [encrypted_login(first), encrypted_login(first)] == [302, 302]
+    assert len(made) == 1  # one key manager for both logins
+    config.assertion_decryption_certificate = second
+    config.save()
+
+    assert encrypted_login(first) == 403
+    assert "(decryption_failed)" in last_audit(acme).message
+    assert encrypted_login(second) == 302
+    assert len(made) == 2
+
+
 def test_encrypted_assertion_without_a_decryption_certificate_is_refused(
     client: Client, config: SamlSsoConfig, acme: Organization
 ) -> None:
@@ -274,6 +312,44 @@ def test_replayed_response_is_refused(client: Client, config: SamlSsoConfig) -> 
     assert "already answered" in page
 
 
+@pytest.mark.parametrize("in_response_to", ["ours", None], ids=["sp-initiated", "idp-initiated"])
+def test_a_response_refused_for_its_user_is_used_up_all_the_same(
+    client: Client, config: SamlSsoConfig, acme: Organization, alice: User, in_response_to: str
+) -> None:
+    """A response that logged nobody in (no member has its Federation ID yet) cannot be
+    posted again once the admin has set it: the request and assertion are spent."""
+    config.allow_idp_initiated = True
+    config.save()
+    set_federation_id(acme, alice, "")
+    irt = {} if in_response_to else {"in_response_to": None}
+    body = peers.post_value(peers.sign_element(_valid(client, config, **irt)))
+    _refused(client, config, body, "unknown_user")
+    set_federation_id(acme, alice, "alice@acme.test")
+
+    _refused(client, config, body, "replay")
+
+
+def test_a_login_is_written_whole_or_not_at_all(
+    client: Client, config: SamlSsoConfig, acme: Organization, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the session cannot be written, no login audit line or just-in-time user remains."""
+    config.jit_provisioning = True
+    config.save()
+
+    def session_fails(*args: object, **kwargs: object) -> None:
+        raise sso_login.Refused("session", "The session could not be saved.")
+
+    monkeypatch.setattr("certadmin.views.sso_login.login", session_fails)
+    body = peers.post_value(peers.sign_element(_valid(client, config, name_id="newcomer")))
+
+    _refused(client, config, body, "session")
+
+    assert not User.objects.filter(username="newcomer").exists()
+    assert not AuditEvent.objects.filter(
+        organization=acme, action__in=["samlLogin", "createdUserJit"]
+    ).exists()
+
+
 def test_replayed_idp_initiated_response_is_refused(client: Client, config: SamlSsoConfig) -> None:
     config.allow_idp_initiated = True
     config.save()
@@ -403,3 +479,29 @@ def test_another_orgs_config_uuid_is_a_404(
 
     assert client.get(url).status_code == 404
     assert sso_login.login_path(config) == login_url(config)
+
+
+def test_the_hourly_housekeeping_forgets_spent_requests_and_expired_assertion_ids(
+    config: SamlSsoConfig,
+) -> None:
+    """Logins no longer prune on every post: the schedule does, through django-q2."""
+    from django_q.models import Schedule
+    from django_q.tasks import async_task, result
+
+    from certadmin.models import SamlConsumedAssertion
+
+    now = timezone.now()
+    for age, name in [(timedelta(days=2), "old"), (timedelta(hours=2), "recent")]:
+        SamlAuthnRequest.objects.create(config=config, request_id=f"_{name}", created_at=now - age)
+    for until, name in [
+        (now - timedelta(minutes=1), "_spent"),
+        (now + timedelta(minutes=5), "_live"),
+    ]:
+        SamlConsumedAssertion.objects.create(config=config, assertion_id=name, expires_at=until)
+    schedule = Schedule.objects.get(name="certadmin: SAML housekeeping")
+
+    task_id = async_task(schedule.func)  # run synchronously in the tests
+
+    assert result(task_id) == "Forgot 1 SAML login request and 1 assertion id."
+    assert list(SamlAuthnRequest.objects.values_list("request_id", flat=True)) == ["_recent"]
+    assert list(SamlConsumedAssertion.objects.values_list("assertion_id", flat=True)) == ["_live"]
