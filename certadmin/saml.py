@@ -410,6 +410,36 @@ def parse_redirect_request(saml_request: str) -> bytes:
     return xml
 
 
+# The parameters of the HTTP-Redirect binding (SAML bindings 3.4.4).
+REDIRECT_PARAMETERS = ("SAMLRequest", "SAMLResponse", "RelayState", "SigAlg", "Signature")
+
+
+def _redirect_parts(query_string: str) -> dict[str, str]:
+    """The binding's parameters of a query string, as received (still URL-encoded), by name.
+    Names are decoded the way any web framework decodes them (`SAML%52equest` is SAMLRequest),
+    and a parameter given twice is refused, so what is verified is what is then read."""
+    from urllib.parse import unquote_plus
+
+    parts: dict[str, str] = {}
+    for part in query_string.split("&"):
+        raw_name, _, value = part.partition("=")
+        name = unquote_plus(raw_name)
+        if name not in REDIRECT_PARAMETERS:
+            continue
+        if name in parts:
+            raise ValueError(f"The query gives {name} twice.")
+        parts[name] = value
+    return parts
+
+
+def redirect_values(query_string: str) -> dict[str, str]:
+    """The binding's parameters of an HTTP-Redirect query, decoded (ValueError as above):
+    read them from here, never from request.GET, which would take a second, unsigned one."""
+    from urllib.parse import unquote_plus
+
+    return {name: unquote_plus(value) for name, value in _redirect_parts(query_string).items()}
+
+
 def verify_redirect_signature(
     query_string: str, certificate: x509.Certificate, *, parameter: str = "SAMLRequest"
 ) -> None:
@@ -417,7 +447,7 @@ def verify_redirect_signature(
     received (SAML bindings 3.4.4.1); ValueError when it is missing or does not verify."""
     from urllib.parse import unquote
 
-    parts = dict(part.split("=", 1) for part in query_string.split("&") if "=" in part)
+    parts = _redirect_parts(query_string)
     if "Signature" not in parts or "SigAlg" not in parts or parameter not in parts:
         raise ValueError("The request is not signed.")
     signed = "&".join(

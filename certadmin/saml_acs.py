@@ -26,6 +26,8 @@ SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
 BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
 # Clocks of the identity provider and this server may differ by this much.
 CLOCK_SKEW = timedelta(minutes=2)
+# Dates past this one are read as this one (room left for the skew before datetime.max).
+_LAST_DATE = datetime(9999, 1, 1, tzinfo=UTC)
 # An assertion is a few KiB; a 256 KiB post is not a response from an identity provider.
 MAX_RESPONSE_BYTES = 256 * 1024
 # RSA PKCS#1 v1.5 key transport is open to padding-oracle attacks: OAEP only.
@@ -137,7 +139,9 @@ def verify_enveloped(
             id_attribute="ID",
             expect_config=_SIGNED_AT_ROOT,
         )
-    except (InvalidSignature, InvalidInput) as exc:
+    except (InvalidSignature, InvalidInput, etree.DocumentInvalid, ValueError) as exc:
+        # DocumentInvalid: a Signature that breaks the XML Signature schema (signxml checks
+        # it before anything else); ValueError: unreadable base64 or key material inside it.
         raise Refused(
             "bad_signature",
             f"The {what} signature does not verify with {signer}.",
@@ -157,7 +161,9 @@ def decryption_keys(private_key_pem: bytes) -> xmlsec.KeysManager:
     return manager
 
 
-def _decrypt(encrypted: etree._Element, expected: Expected) -> etree._Element:
+def _encrypted_data(encrypted: etree._Element, expected: Expected) -> etree._Element:
+    """The EncryptedData of an EncryptedAssertion, once what can be checked before decrypting
+    is (a key to decrypt with, RSA-OAEP key transport), as a document of its own."""
     if expected.decryption_keys is None:
         raise Refused(
             "no_decryption_key",
@@ -172,9 +178,12 @@ def _decrypt(encrypted: etree._Element, expected: Expected) -> etree._Element:
         wraps_key = parent is not None and parent.tag == _q(XENC, "EncryptedKey")
         if wraps_key and method.get("Algorithm") not in KEY_TRANSPORTS:
             raise Refused("weak_encryption", "The assertion's key is not wrapped with RSA-OAEP.")
-    standalone = etree.fromstring(etree.tostring(data), parser=_PARSER)
+    return etree.fromstring(etree.tostring(data), parser=_PARSER)
+
+
+def _decrypt(data: etree._Element, expected: Expected) -> etree._Element:
     try:
-        decrypted = xmlsec.EncryptionContext(expected.decryption_keys).decrypt(standalone)
+        decrypted = xmlsec.EncryptionContext(expected.decryption_keys).decrypt(data)
     except xmlsec.Error as exc:
         raise Refused(
             "decryption_failed",
@@ -188,6 +197,35 @@ def _decrypt(encrypted: etree._Element, expected: Expected) -> etree._Element:
     if assertion.tag != _q(SAML, "Assertion"):
         raise Refused("malformed", "The encrypted assertion does not hold an Assertion.")
     return assertion
+
+
+def _signed_assertion(
+    assertion: etree._Element, expected: Expected, *, response_signed: bool
+) -> etree._Element:
+    """The assertion as its signature covers it, if it has one; Refused when neither the
+    response nor the assertion is signed."""
+    if _has_signature(assertion):
+        return _verify(assertion, expected, "assertion")
+    if not response_signed:
+        raise Refused("unsigned", "Neither the response nor the assertion is signed.")
+    return assertion
+
+
+def _open_unsigned(encrypted: etree._Element, expected: Expected) -> etree._Element:
+    """Decrypt and verify an encrypted assertion whose response is not signed. Nothing
+    signed covers the ciphertext then, so a sender may alter it and watch the answer: every
+    failure from decryption on reads the same (one code, one status), so that the ACS is no
+    padding or format oracle (Jager and Somorovsky, "How to Break XML Encryption", 2011)."""
+    data = _encrypted_data(encrypted, expected)
+    try:
+        return _signed_assertion(_decrypt(data, expected), expected, response_signed=False)
+    except Refused as refused:
+        raise Refused(
+            "undecryptable",
+            "The encrypted assertion could not be decrypted and verified: it must be encrypted "
+            "to the Assertion Decryption Certificate and signed with the Identity Provider "
+            "Certificate.",
+        ) from refused
 
 
 def _time(value: str | None, what: str) -> datetime | None:
@@ -216,8 +254,8 @@ def _check_issuer(element: etree._Element, expected: Expected, required: bool) -
         )
 
 
-def _check_conditions(assertion: etree._Element, expected: Expected) -> datetime:
-    """NotBefore/NotOnOrAfter and the audience; returns the assertion's end of validity."""
+def _check_conditions(assertion: etree._Element, expected: Expected) -> datetime | None:
+    """NotBefore/NotOnOrAfter and the audience; returns the Conditions' end of validity."""
     now, skew = expected.now, expected.skew
     conditions = assertion.find(_q(SAML, "Conditions"))
     if conditions is None:
@@ -239,11 +277,14 @@ def _check_conditions(assertion: etree._Element, expected: Expected) -> datetime
                 "The assertion is meant for another service provider (its audience is not "
                 "this configuration's Issuer).",
             )
-    return not_on_or_after or now + timedelta(minutes=5)
+    return not_on_or_after
 
 
-def _check_subject(assertion: etree._Element, expected: Expected) -> tuple[str, str, str | None]:
-    """The NameID, its format and the InResponseTo of the bearer confirmation."""
+def _check_subject(
+    assertion: etree._Element, expected: Expected
+) -> tuple[str, str, str | None, datetime]:
+    """The NameID, its format, the InResponseTo of the bearer confirmation and the end of
+    that confirmation's validity."""
     subject = assertion.find(_q(SAML, "Subject"))
     name_id = subject.find(_q(SAML, "NameID")) if subject is not None else None
     if subject is None or name_id is None or not _text(name_id):
@@ -256,23 +297,24 @@ def _check_subject(assertion: etree._Element, expected: Expected) -> tuple[str, 
     ]
     if not confirmations:
         raise Refused("no_confirmation", "The assertion has no bearer subject confirmation.")
+    # The id must be remembered until no confirmation can be accepted any more: the latest
+    # of their ends (check_response), whichever one this post was accepted by.
+    ends = [
+        _time(d.get("NotOnOrAfter"), "SubjectConfirmationData NotOnOrAfter") for d in confirmations
+    ]
+    latest = max((end for end in ends if end is not None), default=None)
     refusal: Refused | None = None
-    for data in confirmations:
+    for data, until in zip(confirmations, ends, strict=True):
         recipient = data.get("Recipient")
-        until = _time(data.get("NotOnOrAfter"), "SubjectConfirmationData NotOnOrAfter")
         if recipient != expected.acs_url:
             refusal = Refused(
                 "wrong_recipient",
                 "The assertion is meant for another Assertion Consumer Service URL (Recipient).",
             )
-        elif until is None or expected.now - expected.skew >= until:
+        elif until is None or latest is None or expected.now - expected.skew >= until:
             refusal = Refused("expired", "The assertion's subject confirmation has expired.")
         else:
-            return (
-                _text(name_id),
-                name_id.get("Format") or "",
-                data.get("InResponseTo"),
-            )
+            return (_text(name_id), name_id.get("Format") or "", data.get("InResponseTo"), latest)
     assert refusal is not None
     raise refusal
 
@@ -319,25 +361,27 @@ def check_response(raw: bytes, expected: Expected) -> Assertion:
             f"The response holds {len(plain) + len(encrypted)} assertions; exactly one is "
             "accepted.",
         )
-    if encrypted:
-        if encrypted[0].getparent() is not response:
-            raise Refused("wrapped", "The assertion is not where SAML puts it.")
-        assertion = _decrypt(encrypted[0], expected)
+    found = (encrypted or plain)[0]
+    if found.getparent() is not response:
+        raise Refused("wrapped", "The assertion is not where SAML puts it.")
+    if encrypted and not response_signed:
+        assertion = _open_unsigned(found, expected)
     else:
-        assertion = plain[0]
-        if assertion.getparent() is not response:
-            raise Refused("wrapped", "The assertion is not where SAML puts it.")
-    assertion_signed = _has_signature(assertion)
-    if assertion_signed:
-        assertion = _verify(assertion, expected, "assertion")
-    if not (response_signed or assertion_signed):
-        raise Refused("unsigned", "Neither the response nor the assertion is signed.")
+        if encrypted:
+            found = _decrypt(_encrypted_data(found, expected), expected)
+        assertion = _signed_assertion(found, expected, response_signed=response_signed)
     _check_issuer(assertion, expected, required=True)
-    until = _check_conditions(assertion, expected)
-    name_id, name_format, confirmation_irt = _check_subject(assertion, expected)
+    conditions_until = _check_conditions(assertion, expected)
+    name_id, name_format, confirmation_irt, confirmed_until = _check_subject(assertion, expected)
+    # Its id is remembered against replay until it can be accepted no more: the latest end
+    # it names (without NotOnOrAfter in Conditions, the confirmation's end, which may be
+    # hours away, is what bounds it), at most a date that still leaves room for the skew.
+    until = min(max(conditions_until or confirmed_until, confirmed_until), _LAST_DATE)
     response_irt = response.get("InResponseTo") if response_signed else None
     if response_irt and confirmation_irt and response_irt != confirmation_irt:
         raise Refused("unknown_request", "The response and its assertion answer other requests.")
+    if not assertion.get("ID"):
+        raise Refused("malformed", "The assertion has no ID.")
     return Assertion(
         response_id=response.get("ID") or "",
         assertion_id=assertion.get("ID") or "",

@@ -18,7 +18,13 @@ class SuperuserAdminSite(admin.AdminSite):
     index_title = "Installation"
 
     def has_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.is_active and request.user.is_superuser)
+        # A session an org's single sign-on opened is that org's only (orgs.access), never
+        # the installation's, whoever it logged in. (Imported here: INSTALLED_APPS loads this
+        # module before the models orgs.access needs.)
+        from orgs.access import SSO_ORG_SESSION_KEY
+
+        pinned = hasattr(request, "session") and request.session.get(SSO_ORG_SESSION_KEY)
+        return bool(request.user.is_active and request.user.is_superuser and not pinned)
 
 
 class AdminConfig(DjangoAdminConfig):

@@ -567,6 +567,15 @@ def set_federation_id(*, membership: Membership, federation_id: str, acting_user
     value = federation_id.strip()
     if value == membership.federation_id:
         return False
+    if value and not login_managed_here(membership):
+        # A Federation ID logs its holder in through this org's identity provider, which this
+        # org's admins configure: the same rule as their name, email and password.
+        who = membership.user.get_username()
+        reason = (
+            f"{who} also belongs to another organization (or is a superuser): their "
+            "Federation ID is set by the installation's superusers, in the Django admin."
+        )
+        raise ValidationError({"federation_id": [reason]})
     if (
         value
         and Membership.objects.filter(organization=membership.organization, federation_id=value)

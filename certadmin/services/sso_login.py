@@ -250,15 +250,27 @@ def prune_spent(*, now: datetime | None = None) -> tuple[int, int]:
     return requests, assertions
 
 
+def _with_federation_id(org: Organization, name_id: str) -> Membership | None:
+    return (
+        Membership.objects.select_related("user", "organization")
+        .filter(organization=org, federation_id=name_id)
+        .first()
+    )
+
+
+def _username_taken(org: Organization, assertion: saml_acs.Assertion) -> Refused:
+    return Refused(
+        "jit_username_taken",
+        f"No user of {org.name} has the Federation ID {assertion.name_id[:200]!r}, and the "
+        "username is taken, so none could be created.",
+    )
+
+
 def _jit_member(config: SamlSsoConfig, assertion: saml_acs.Assertion) -> Membership:
     org = config.organization
     username = assertion.name_id[:150]
     if User.objects.filter(username__iexact=username).exists():
-        raise Refused(
-            "jit_username_taken",
-            f"No user of {org.name} has the Federation ID {assertion.name_id[:200]!r}, and "
-            "the username is taken, so none could be created.",
-        )
+        raise _username_taken(org, assertion)
     email = next(
         iter(assertion.attributes.get("email") or assertion.attributes.get("mail") or []), ""
     )
@@ -289,11 +301,7 @@ def _jit_member(config: SamlSsoConfig, assertion: saml_acs.Assertion) -> Members
 def _member(config: SamlSsoConfig, assertion: saml_acs.Assertion) -> tuple[Membership, bool]:
     """The org's member with this Federation ID (this org only), or one made just in time."""
     org = config.organization
-    membership = (
-        Membership.objects.select_related("user", "organization")
-        .filter(organization=org, federation_id=assertion.name_id)
-        .first()
-    )
+    membership = _with_federation_id(org, assertion.name_id)
     created = False
     if membership is None:
         if not config.jit_provisioning:
@@ -302,10 +310,21 @@ def _member(config: SamlSsoConfig, assertion: saml_acs.Assertion) -> tuple[Membe
                 f"No user of {org.name} has the Federation ID {assertion.name_id[:200]!r}. "
                 "An administrator sets it on the user's page (Federation ID).",
             )
-        with transaction.atomic():
-            membership = _jit_member(config, assertion)
-        created = True
+        try:
+            with transaction.atomic():
+                membership = _jit_member(config, assertion)
+            created = True
+        except IntegrityError:  # another login created the same user a moment ago
+            membership = _with_federation_id(org, assertion.name_id)
+            if membership is None:
+                raise _username_taken(org, assertion) from None
     user = membership.user
+    if user.is_superuser or user.is_staff:
+        raise Refused(
+            "superuser",
+            f"{user.username} runs the installation: an organization's identity provider "
+            "cannot log in a superuser or staff user; they log in with their password.",
+        )
     if not user.is_active or not membership.is_active:
         raise Refused("inactive_user", f"The user {user.username} is deactivated.")
     if permissions.API_ONLY_USER.codename in held_permissions(user, org):

@@ -133,7 +133,11 @@ def _sso_for_member(request: OrgRequest) -> HttpResponse:
         data = request.POST if request.method == "POST" else pending
         binding, query = saml.HTTP_POST, ""
     else:
-        data, binding, query = request.GET, saml.HTTP_REDIRECT, request.META.get("QUERY_STRING", "")
+        binding, query = saml.HTTP_REDIRECT, request.META.get("QUERY_STRING", "")
+        try:  # the values the signature covers, never request.GET's
+            data = saml.redirect_values(query)
+        except ValueError as exc:
+            return _refused_page(request, str(exc))
     saml_request = data.get("SAMLRequest", "")
     if not saml_request:
         # Nothing to answer: the applications the member can open from here.

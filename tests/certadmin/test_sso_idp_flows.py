@@ -197,3 +197,41 @@ def test_anonymous_request_waits_for_the_login(
 
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
+
+
+def test_a_second_encoded_saml_request_beside_the_signed_one_is_refused(
+    client: Client, acme: Organization, alice: User, sp: ServiceProvider
+) -> None:
+    """Signature bypass: appending `SAML%52equest=<anything>&Relay%53tate=<anything>` to a
+    signed URL must not make us answer the unsigned request (Django would read the last one)."""
+    import zlib
+    from urllib.parse import quote
+
+    from saml2 import BINDING_HTTP_REDIRECT
+    from saml2.xmldsig import SIG_RSA_SHA256
+
+    app = peers.pysaml2_sp(idp_metadata(acme))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, info = app.prepare_for_authenticate(binding=BINDING_HTTP_REDIRECT, sigalg=SIG_RSA_SHA256)
+    location = urlsplit(dict(info["headers"])["Location"])
+    forged = (
+        '<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
+        'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_attacker_chosen" '
+        f'Version="2.0"><saml:Issuer>{peers.SP_ENTITY_ID}</saml:Issuer></samlp:AuthnRequest>'
+    ).encode()
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    value = base64.b64encode(deflate.compress(forged) + deflate.flush()).decode()
+    client.force_login(alice)
+
+    for extra in ("SAML%52equest", "SAMLRequest"):
+        query = (
+            f"{location.query}&{extra}={quote(value, safe='')}&Relay%53tate=https%3A//evil.test/"
+        )
+        response = client.get(f"{location.path}?{query}")
+        page = response.content.decode()
+
+        assert response.status_code == 400, page[:2000]
+        assert "gives SAMLRequest twice" in page
+        assert "SAMLResponse" not in page
+        assert "evil.test" not in page

@@ -2,9 +2,10 @@
 pysaml2 IdP (signed response, signed assertion, encrypted assertion), and every attack the
 issue lists, each refused with its reason, audited, and nobody logged in."""
 
+import base64
 import copy
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import User
@@ -505,3 +506,157 @@ def test_the_hourly_housekeeping_forgets_spent_requests_and_expired_assertion_id
     assert result(task_id) == "Forgot 1 SAML login request and 1 assertion id."
     assert list(SamlAuthnRequest.objects.values_list("request_id", flat=True)) == ["_recent"]
     assert list(SamlConsumedAssertion.objects.values_list("assertion_id", flat=True)) == ["_live"]
+
+
+# --- found in review (2026-12-07) -----------------------------------------------------------------
+
+
+def test_a_superuser_is_never_logged_in_by_an_orgs_identity_provider(
+    client: Client, config: SamlSsoConfig, acme: Organization
+) -> None:
+    """An org's admin configures its IdP: it must not be able to log in the installation's
+    superusers (who would then reach the Django admin)."""
+    root = User.objects.create(username="root", is_superuser=True, is_staff=True)
+    Membership.objects.create(
+        organization=acme, user=root, profile=acme.profiles.get(name="System Administrator")
+    )
+    set_federation_id(acme, root, "root@idp")  # as a superuser could have, in the admin
+    body = peers.post_value(peers.sign_element(_valid(client, config, name_id="root@idp")))
+
+    page = _refused(client, config, body, "superuser")
+
+    assert "cannot log in a superuser" in page
+    assert client.get("/admin/").status_code == 302  # to the admin's login page
+
+
+def test_a_session_opened_by_an_orgs_sso_never_opens_the_installation_admin(
+    client: Client, acme: Organization
+) -> None:
+    root = User.objects.create(username="root", is_superuser=True, is_staff=True)
+    client.force_login(root)
+    assert client.get("/admin/").status_code == 200
+    session = client.session
+    session[SSO_ORG_SESSION_KEY] = acme.public_id
+    session.save()
+
+    assert client.get("/admin/").status_code == 302
+
+
+@pytest.mark.parametrize("who", ["superuser", "member-elsewhere"])
+def test_an_org_admin_cannot_set_the_federation_id_of_a_login_shared_with_others(
+    client: Client, acme: Organization, globex: Organization, alice: User, who: str
+) -> None:
+    """Like their email and password (docs/users.md): a Federation ID logs its holder in
+    through this org's IdP, which this org's admins control."""
+    bob = User.objects.create(username="bob", is_superuser=who == "superuser")
+    for org in [acme, globex] if who == "member-elsewhere" else [acme]:
+        Membership.objects.create(
+            organization=org, user=bob, profile=org.profiles.get(name="Standard User")
+        )
+    member = Membership.objects.get(organization=acme, user=bob)
+    client.force_login(alice)
+    url = reverse("orgs:user-federation-id", args=[acme.public_id, member.uuid])
+
+    response = client.post(url, {"federation_id": "bob@idp"})
+
+    assert response.status_code == 400
+    assert "their Federation ID is set by the installation&#x27;s superusers" in (
+        response.content.decode()
+    )
+    member.refresh_from_db()
+    assert member.federation_id == ""
+
+
+def test_an_idp_initiated_response_cannot_be_replayed_after_the_housekeeping(
+    client: Client, config: SamlSsoConfig
+) -> None:
+    """Without NotOnOrAfter in Conditions, the confirmation's end (here 2 hours away) bounds
+    the assertion: its id is kept that long, not five minutes."""
+    config.allow_idp_initiated = True
+    config.save()
+    now = timezone.now()
+    response = _valid(client, config, in_response_to=None, not_on_or_after=now + timedelta(hours=2))
+    del response.find(f".//{{{SAML}}}Conditions").attrib["NotOnOrAfter"]  # type: ignore[union-attr]
+    body = peers.post_value(peers.sign_element(response))
+    assert client.post(acs_path(config), {"SAMLResponse": body}).status_code == 302
+    client.logout()
+    sso_login.prune_spent(now=now + timedelta(minutes=10))  # the hourly job, later
+
+    _refused(client, config, body, "replay")
+
+
+@pytest.mark.parametrize(
+    "breaks",
+    ["signature-value", "no-signed-info", "no-algorithm"],
+)
+def test_a_signature_that_breaks_the_schema_is_a_400_not_a_500(
+    config: SamlSsoConfig, breaks: str
+) -> None:
+    anonymous = Client(raise_request_exception=False)
+    response = peers.sign_element(
+        peers.build_response(acs_url="https://x", audience="x", name_id="x", in_response_to=None)
+    )
+    signature = response.find("{http://www.w3.org/2000/09/xmldsig#}Signature")
+    assert signature is not None
+    if breaks == "signature-value":
+        signature.find("{http://www.w3.org/2000/09/xmldsig#}SignatureValue").text = "abcde"  # type: ignore[union-attr]
+    elif breaks == "no-signed-info":
+        signature.remove(signature.find("{http://www.w3.org/2000/09/xmldsig#}SignedInfo"))  # type: ignore[arg-type]
+    else:
+        method = signature.find(".//{http://www.w3.org/2000/09/xmldsig#}SignatureMethod")
+        del method.attrib["Algorithm"]  # type: ignore[union-attr]
+
+    reply = anonymous.post(acs_path(config), {"SAMLResponse": peers.post_value(response)})
+
+    assert reply.status_code in (400, 403)
+    assert "<code>bad_signature</code>" in reply.content.decode()
+
+
+def test_an_assertion_without_an_id_is_refused(client: Client, config: SamlSsoConfig) -> None:
+    response = _valid(client, config)
+    del response.find(f"{{{SAML}}}Assertion").attrib["ID"]  # type: ignore[union-attr]
+
+    _refused(client, config, peers.post_value(peers.sign_element(response)), "malformed")
+
+
+def test_a_validity_at_the_end_of_time_does_not_overflow(
+    client: Client, config: SamlSsoConfig
+) -> None:
+    far = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+    body = peers.post_value(peers.sign_element(_valid(client, config, not_on_or_after=far)))
+
+    assert client.post(acs_path(config), {"SAMLResponse": body}).status_code == 302
+
+
+@pytest.mark.parametrize("spoil", ["none", "another-certificate", "ciphertext", "unsigned-inside"])
+def test_an_encrypted_assertion_in_an_unsigned_response_fails_one_way_only(
+    client: Client, config: SamlSsoConfig, acme: Organization, spoil: str
+) -> None:
+    """Nothing signed covers the ciphertext of an unsigned response: whatever goes wrong
+    from decryption on reads the same, so the ACS is no padding or format oracle."""
+    decrypter = rsa_certificate(acme, "Sso_Decryption")
+    config.assertion_decryption_certificate = decrypter
+    config.save()
+    to = rsa_certificate(acme, "Sso_Other") if spoil == "another-certificate" else decrypter
+    idp = peers.pysaml2_idp(sso_services.sp_metadata(config))
+    _, body, _ = peers.answer_redirect(
+        idp,
+        start(client, config),
+        name_id="alice@acme.test",
+        sign_response=False,
+        sign_assertion=spoil != "unsigned-inside",
+        encrypt_to=sso_services.certificate_pem(to),
+    )
+    if spoil == "ciphertext":
+        document = etree.fromstring(base64.b64decode(body))
+        value = document.findall(".//{http://www.w3.org/2001/04/xmlenc#}CipherValue")[-1]
+        cipher = bytearray(base64.b64decode(value.text or ""))
+        cipher[-20] ^= 0x01  # one bit of the last blocks
+        value.text = base64.b64encode(bytes(cipher)).decode()
+        body = peers.post_value(document)
+
+    if spoil == "none":
+        assert client.post(acs_path(config), {"SAMLResponse": body}).status_code == 302
+    else:
+        page = _refused(client, config, body, "undecryptable")
+        assert "could not be decrypted and verified" in page
