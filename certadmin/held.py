@@ -8,7 +8,8 @@ A held object may hold an unsealed private key. It lives in this process's memor
 any key in use (SPEC section 8: never stored, logged, rendered or returned); the cache is
 bounded, least recently used first out, and a key's cache key changes when the key or what
 it serves changes (callers put a fingerprint or modification time in it), so a replaced key
-is never served again and falls out with age.
+is never served again. It is not dropped at once either: it stays until enough newer entries
+push it out (or the process restarts), like any object a worker thread still references.
 """
 
 import threading
