@@ -33,6 +33,9 @@ from orgs.services import add_member, record_audit, standard_profile
 SECTION_LOGIN = "Single Sign-On Login"
 # An AuthnRequest must be answered within this time.
 REQUEST_LIFETIME = timedelta(minutes=10)
+# The ids of the logins this browser started with a configuration (the views keep them in a
+# cookie), or None where the browser cannot be told (plain HTTP: no SameSite=None cookie).
+StartedHere = frozenset[str] | None
 # Per thread, the xmlsec key managers of this many decryption certificates are kept.
 DECRYPTION_KEYS_HELD = 32
 Refused = saml_acs.Refused
@@ -132,11 +135,17 @@ def _audit_failure(config: SamlSsoConfig, refused: Refused, detail: str = "") ->
     )
 
 
+@dataclass(frozen=True)
+class Started:
+    url: str  # the identity provider's, carrying the signed AuthnRequest
+    request_id: str
+
+
 def begin_login(
     config: SamlSsoConfig, *, relay_state: str = "", now: datetime | None = None
-) -> str:
-    """Remember a new AuthnRequest and return the identity provider URL that carries it
-    (HTTP-Redirect binding, signed with the Request Signing Certificate's key)."""
+) -> Started:
+    """Remember a new AuthnRequest; the identity provider URL that carries it (HTTP-Redirect
+    binding, signed with the Request Signing Certificate's key) and its id."""
     now = now or timezone.now()
     try:
         _check_usable(config, now)
@@ -155,13 +164,14 @@ def begin_login(
         acs_url=sso_services.acs_url(config),
         issue_instant=now,
     )
-    return saml.redirect_url(
+    url = saml.redirect_url(
         location=config.idp_login_url,
         message=message,
         relay_state="",
         key=key,
         method=config.signature_method,
     )
+    return Started(url=url, request_id=request_id)
 
 
 # The xmlsec key managers of the Assertion Decryption Certificates this thread decrypted with
@@ -199,9 +209,12 @@ def expected(config: SamlSsoConfig, *, now: datetime) -> saml_acs.Expected:
     )
 
 
-def _answer_request(config: SamlSsoConfig, request_id: str | None, now: datetime) -> str:
+def _answer_request(
+    config: SamlSsoConfig, request_id: str | None, now: datetime, started_here: StartedHere
+) -> str:
     """Mark the AuthnRequest the response answers; its relay state. IdP-initiated responses
-    (no InResponseTo) only where the configuration allows them."""
+    (no InResponseTo) only where the configuration allows them; SP-initiated ones only in
+    the browser that started the login, where it can tell (`started_here`)."""
     if not request_id:
         if not config.allow_idp_initiated:
             raise Refused(
@@ -210,6 +223,14 @@ def _answer_request(config: SamlSsoConfig, request_id: str | None, now: datetime
                 "configuration does not allow.",
             )
         return ""
+    if started_here is not None and request_id not in started_here:
+        # Login CSRF: someone else's response, for a login someone else started, posted
+        # from this browser would log it in to their account.
+        raise Refused(
+            "other_browser",
+            "This response answers a login that was started in another browser. Start the "
+            "login again here.",
+        )
     sent = SamlAuthnRequest.objects.filter(config=config, request_id=request_id).first()
     if sent is None:
         raise Refused("unknown_request", "The response answers a request we never sent.")
@@ -223,13 +244,18 @@ def _answer_request(config: SamlSsoConfig, request_id: str | None, now: datetime
     return sent.relay_state
 
 
-def _spend(config: SamlSsoConfig, assertion: saml_acs.Assertion, now: datetime) -> str:
+def _spend(
+    config: SamlSsoConfig,
+    assertion: saml_acs.Assertion,
+    now: datetime,
+    started_here: StartedHere,
+) -> str:
     """Mark the request answered and remember the assertion id, in one transaction; the
     request's relay state. A second use of either is a replay (the unique assertion id
     settles two concurrent posts). Expired rows are pruned hourly (prune_spent)."""
     try:
         with transaction.atomic():
-            relay_state = _answer_request(config, assertion.in_response_to, now)
+            relay_state = _answer_request(config, assertion.in_response_to, now, started_here)
             SamlConsumedAssertion.objects.create(
                 config=config,
                 assertion_id=assertion.assertion_id[:256],
@@ -349,6 +375,7 @@ def consume_response(
     *,
     saml_response: str,
     log_in: Callable[[User], None],
+    started_here: StartedHere,
     relay_state: str = "",
     now: datetime | None = None,
 ) -> LoginResult:
@@ -366,7 +393,8 @@ def consume_response(
             saml_acs.decode_post(saml_response), expected(config, now=now)
         )
         name_id = assertion.name_id
-        stored_relay = _spend(config, assertion, now)  # used up, even if it logs nobody in
+        # Used up, even if it logs nobody in.
+        stored_relay = _spend(config, assertion, now, started_here)
         with transaction.atomic():
             membership, created = _member(config, assertion)
             flags = expired_certificates(config, now=now)

@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -55,10 +56,36 @@ def _failed(
 def sso_login_start(request: HttpRequest, org: str, sso: str) -> HttpResponse:
     config = _config(org, sso)
     try:
-        url = sso_login.begin_login(config, relay_state=request.GET.get("next", ""))
+        started = sso_login.begin_login(config, relay_state=request.GET.get("next", ""))
     except sso_login.Refused as refused:
         return _failed(request, config, refused)
-    return HttpResponseRedirect(url)
+    response = HttpResponseRedirect(started.url)
+    if request.is_secure():
+        # The browser's own logins (the last few), sent back with the identity provider's
+        # cross-site POST to the ACS only: SameSite=None, which browsers allow over HTTPS.
+        ids = [*_started_here(request, config), started.request_id][-_STARTED_KEPT:]
+        response.set_cookie(
+            _cookie(config),
+            ".".join(ids),
+            max_age=int(sso_login.REQUEST_LIFETIME.total_seconds()),
+            path=reverse("sso-acs", args=[config.organization.public_id, config.uuid]),
+            secure=True,
+            httponly=True,
+            samesite="None",
+        )
+    return response
+
+
+# How many logins started in one browser with one configuration may be under way at once.
+_STARTED_KEPT = 3
+
+
+def _cookie(config: SamlSsoConfig) -> str:
+    return f"certadmin_saml_{config.uuid.hex}"
+
+
+def _started_here(request: HttpRequest, config: SamlSsoConfig) -> list[str]:
+    return [value for value in request.COOKIES.get(_cookie(config), "").split(".") if value]
 
 
 @csrf_exempt  # the identity provider posts cross-site; the signed response is the proof
@@ -79,6 +106,8 @@ def sso_acs(request: HttpRequest, org: str, sso: str) -> HttpResponse:
             saml_response=request.POST.get("SAMLResponse", ""),
             relay_state=request.POST.get("RelayState", ""),
             log_in=log_in,
+            # Over plain HTTP the browser keeps no SameSite=None cookie: it cannot be told.
+            started_here=frozenset(_started_here(request, config)) if request.is_secure() else None,
         )
     except sso_login.Refused as refused:
         return _failed(request, config, refused)

@@ -660,3 +660,30 @@ def test_an_encrypted_assertion_in_an_unsigned_response_fails_one_way_only(
     else:
         page = _refused(client, config, body, "undecryptable")
         assert "could not be decrypted and verified" in page
+
+
+def test_over_https_a_response_logs_in_only_the_browser_that_started_the_login(
+    client: Client, config: SamlSsoConfig, acme: Organization
+) -> None:
+    """Login CSRF: alice starts a login, and instead of posting her IdP's answer herself makes
+    a victim's browser post it; the victim must not end up logged in as alice."""
+    started = client.get(login_url(config), secure=True)
+    cookie = started.cookies[f"certadmin_saml_{config.uuid.hex}"]
+    assert (cookie["samesite"], cookie["secure"], cookie["httponly"]) == ("None", True, True)
+    assert cookie["path"] == acs_path(config)
+    request_id = SamlAuthnRequest.objects.filter(config=config).latest("created_at").request_id
+    https_acs = f"https://testserver{acs_path(config)}"
+    response = _valid(client, config, in_response_to=request_id, acs_url=https_acs)
+    body = peers.post_value(peers.sign_element(response))
+    victim = Client()
+
+    refused = victim.post(acs_path(config), {"SAMLResponse": body}, secure=True)
+
+    assert refused.status_code == 403
+    assert "<code>other_browser</code>" in refused.content.decode()
+    assert logged_in_as(victim) is None
+    assert "(other_browser)" in last_audit(acme).message
+    # The login is not spent: in the browser that started it, it goes through.
+    accepted = client.post(acs_path(config), {"SAMLResponse": body}, secure=True)
+    assert accepted.status_code == 302
+    assert logged_in_as(client) == "alice"
