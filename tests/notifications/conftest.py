@@ -139,7 +139,8 @@ class Collector:
     hang: bool = False
     refuse: set[str] = field(default_factory=set)  # recipients answered with 550
     received: list[Received] = field(default_factory=list)
-    in_data: bool = False  # a client has started sending a message
+    # Set when a client has sent a whole message and waits for the answer to its DATA.
+    data_started: threading.Event = field(default_factory=threading.Event)
     # While set and closed (not is_set()), DATA waits: a test holds a sender mid-batch.
     gate: threading.Event | None = None
 
@@ -152,7 +153,7 @@ class Collector:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.in_data = True
+        self.data_started.set()
         if self.hang:
             await asyncio.sleep(3600)
         while self.gate is not None and not self.gate.is_set():
@@ -175,6 +176,14 @@ class SmtpServer:
     @property
     def received(self) -> list[Received]:
         return self.handler.received
+
+    def wait_until_sending(self, process: subprocess.Popen[str]) -> None:
+        """Return once `process` is inside an email (the server holds its DATA), or fail with
+        its stderr if it ended first: an event, not a time limit, so a slow start is fine."""
+        while not self.handler.data_started.wait(0.05):
+            if process.poll() is not None:
+                _, err = process.communicate()
+                raise AssertionError(f"the job ended before sending an email:\n{err}")
 
     def wait_for(self, count: int, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout

@@ -23,7 +23,7 @@ from django_q.models import Schedule, Task
 from notifications.models import ExpiryNotice, NotificationRun
 from notifications.schedules import SCHEDULES
 from notifications.services import send_expiry_notices
-from orgs import permissions
+from orgs import clock, permissions
 from orgs.models import Organization
 from tests.conftest import make_member, make_org
 from tests.notifications.conftest import ROOT, SharedDatabase, SmtpServer, expiring, holder
@@ -33,13 +33,52 @@ State = ExpiryNotice.State
 
 
 def _certificates_due_now(org: Organization, *days: int) -> None:
-    now = timezone.now().replace(microsecond=0)
+    """Certificates expiring in the last second of the org's day `days` days from today: their
+    days left, and so their notice, do not depend on the time of day the test runs (made at
+    "now + 1 hour" after 23:00, a 30-day certificate had 31 days left: a 60-day notice)."""
     for n, day in enumerate(days):
-        expiring(org, f"Cert_{n}", now + timedelta(days=day, hours=1))
+        expiring(org, f"Cert_{n}", clock.day_end(day, org.tzinfo) - timedelta(seconds=1))
 
 
 def _wait(process: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
     out, err = process.communicate(timeout=timeout)
+    assert process.returncode == 0, err
+    return out, err
+
+
+# A job loaded and waiting: it says "ready" once Django is set up, then runs the moment the
+# test writes a line to its stdin, so when it claims is decided by the test, not by how long
+# Python and Django take to start (seconds, many more on a loaded machine).
+WAITING_JOB = """
+import django, sys
+django.setup()
+from django.core.management import call_command
+print("ready", flush=True)
+sys.stdin.readline()
+call_command("send_expiry_notifications")
+"""
+
+
+def _waiting_job(shared_db: SharedDatabase, **env: str) -> subprocess.Popen[str]:
+    """Start WAITING_JOB and return once it is ready to run."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", WAITING_JOB],
+        cwd=ROOT,
+        env=shared_db.env(**env),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    if process.stdout.readline() != "ready\n":
+        _, err = process.communicate()
+        raise AssertionError(f"the waiting job did not start:\n{err}")
+    return process
+
+
+def _wait_with_input(process: subprocess.Popen[str], line: str, timeout: float) -> tuple[str, str]:
+    out, err = process.communicate(line, timeout=timeout)
     assert process.returncode == 0, err
     return out, err
 
@@ -84,7 +123,11 @@ def test_a_job_started_while_another_is_sending_sends_nothing_again(
     shared_db: SharedDatabase, smtp_server: SmtpServer
 ) -> None:
     """The overlap is made, not hoped for: the first job is held inside its first email (its
-    claims taken, nothing marked) while the second runs from start to end."""
+    claims taken, nothing marked) while the second, already loaded, runs from start to end.
+
+    The first job waits for the server's answer no longer than its SMTP timeout: the second
+    is started and set up beforehand, so that wait is the second's run (about a second),
+    never a Python and Django start-up on a loaded machine."""
     orgs = []
     for n in range(6):
         org = make_org(f"Org {n}")
@@ -94,14 +137,11 @@ def test_a_job_started_while_another_is_sending_sends_nothing_again(
     smtp_server.handler.gate = threading.Event()
     shared_db.push()
     port = str(smtp_server.port)
+    second = _waiting_job(shared_db, TEST_SMTP_PORT=port)
 
     first = shared_db.manage("send_expiry_notifications", TEST_SMTP_PORT=port)
-    deadline = time.monotonic() + 30
-    while not smtp_server.handler.in_data and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert smtp_server.handler.in_data, "the first job never reached the mail server"
-    second = shared_db.manage("send_expiry_notifications", TEST_SMTP_PORT=port)
-    _wait(second, timeout=60)
+    smtp_server.wait_until_sending(first)
+    _wait_with_input(second, "go\n", timeout=60)
     smtp_server.handler.gate.set()
     _wait(first, timeout=60)
     shared_db.pull()
@@ -125,9 +165,7 @@ def test_a_job_killed_between_claim_and_send_is_retried_after_the_lease(
     shared_db.push()
 
     job = shared_db.manage("send_expiry_notifications", TEST_SMTP_PORT=str(smtp_server.port))
-    deadline = time.monotonic() + 30
-    while not smtp_server.handler.in_data and time.monotonic() < deadline:
-        time.sleep(0.05)
+    smtp_server.wait_until_sending(job)
     job.send_signal(signal.SIGKILL)
     job.wait(timeout=10)
     smtp_server.handler.hang = False
@@ -210,17 +248,6 @@ def test_a_qcluster_runs_the_synced_schedule(
     assert Schedule.objects.get(name=spec.name).next_run > started
 
 
-# A second job, loaded and waiting: it runs the moment the test writes a line to its stdin,
-# so when it claims is decided by the test, not by how long Django takes to start.
-WAITING_JOB = """
-import django, sys
-django.setup()
-from django.core.management import call_command
-sys.stdin.readline()
-call_command("send_expiry_notifications")
-"""
-
-
 def test_a_batch_longer_than_the_lease_is_not_taken_over_and_sent_again(
     shared_db: SharedDatabase, smtp_server: SmtpServer
 ) -> None:
@@ -235,15 +262,7 @@ def test_a_batch_longer_than_the_lease_is_not_taken_over_and_sent_again(
     smtp_server.handler.delay = 0.1
     shared_db.push()
     env = {"TEST_SMTP_PORT": str(smtp_server.port), "EXPIRY_NOTICE_CLAIM_LEASE_SECONDS": "2"}
-    second = subprocess.Popen(
-        [sys.executable, "-c", WAITING_JOB],
-        cwd=ROOT,
-        env=shared_db.env(**env),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    second = _waiting_job(shared_db, **env)
 
     first = shared_db.manage("send_expiry_notifications", **env)
     smtp_server.wait_for(25, timeout=60)  # 2.5 s of sending: older than the lease
@@ -268,9 +287,3 @@ def test_a_batch_longer_than_the_lease_is_not_taken_over_and_sent_again(
     runs = list(NotificationRun.objects.all())
     assert sum(r.notices_sent for r in runs) == 2 * len(people)  # no run over-reports
     assert sum(r.emails_sent for r in runs) == len(people)
-
-
-def _wait_with_input(process: subprocess.Popen[str], line: str, timeout: float) -> tuple[str, str]:
-    out, err = process.communicate(line, timeout=timeout)
-    assert process.returncode == 0, err
-    return out, err
