@@ -44,7 +44,8 @@ from django.utils import timezone  # noqa: E402
 from certadmin import acme_client  # noqa: E402
 from certadmin.models import AcmeCertificate, Certificate  # noqa: E402
 from certadmin.services.acme import accounts, renewal  # noqa: E402
-from orgs import permissions, services  # noqa: E402
+from orgs import permissions  # noqa: E402
+from orgs.services import members, organizations, profiles  # noqa: E402
 from tests.acme_peers import Pebble, free_port  # noqa: E402
 from tests.factories import UserFactory  # noqa: E402
 
@@ -115,12 +116,12 @@ def issuance(n: int, workdir: Path) -> tuple[float, float, list[float], list[flo
     try:
         settings.CERTADMIN_ACME_CA_BUNDLE = ours.ca_bundle
         settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, ".bench.test"]
-        org = services.create_organization(name="Bench", acting_user=None)
+        org = organizations.create_organization(name="Bench", acting_user=None)
         admin = UserFactory(username="bench-admin")
-        services.add_member(
+        members.add_member(
             org=org,
             user=admin,
-            profile=services.standard_profile(org, permissions.SYSTEM_ADMINISTRATOR),
+            profile=profiles.standard_profile(org, permissions.SYSTEM_ADMINISTRATOR),
             acting_user=None,
         )
         account = accounts.create_account(
@@ -170,7 +171,7 @@ def planning(due: int, orgs: int) -> tuple[int, float, int]:
     now = timezone.now()
     made = []
     for o in range(orgs):
-        org = services.create_organization(name=f"Plan {due} {o}", acting_user=None)
+        org = organizations.create_organization(name=f"Plan {due} {o}", acting_user=None)
         account = accounts.create_account(
             org=org, label="CA", directory_url="https://ca.example.test/dir", acting_user=None
         )

@@ -21,7 +21,8 @@ from django.urls import reverse  # noqa: E402
 
 from certadmin import crypto  # noqa: E402
 from certadmin.models import Certificate  # noqa: E402
-from orgs import permissions, services  # noqa: E402
+from orgs import permissions  # noqa: E402
+from orgs.services import members, organizations, profiles  # noqa: E402
 from tests.factories import UserFactory  # noqa: E402
 
 GOAL = 1.10
@@ -32,12 +33,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
 
-    org = services.create_organization(name="Bench", acting_user=None)
+    org = organizations.create_organization(name="Bench", acting_user=None)
     admin = UserFactory(username="bench-admin")
-    services.add_member(
+    members.add_member(
         org=org,
         user=admin,
-        profile=services.standard_profile(org, permissions.SYSTEM_ADMINISTRATOR),
+        profile=profiles.standard_profile(org, permissions.SYSTEM_ADMINISTRATOR),
         acting_user=None,
     )
     client = Client()

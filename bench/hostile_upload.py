@@ -63,16 +63,17 @@ def prepare() -> None:
     from django.core.management import call_command
     from django.db import connections
 
-    from orgs import permissions, services
+    from orgs import permissions
+    from orgs.services import members, organizations, profiles
 
     call_command("migrate", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)  # the manifest, as `make run`
 
     for org_name, username in (("Acme", "alice"), ("Globex", "carol")):
-        org = services.create_organization(name=org_name, acting_user=None)
+        org = organizations.create_organization(name=org_name, acting_user=None)
         user = User.objects.create_user(username, password=PASSWORD)
-        profile = services.standard_profile(org, permissions.SYSTEM_ADMINISTRATOR)
-        services.add_member(org=org, user=user, profile=profile, acting_user=None)
+        profile = profiles.standard_profile(org, permissions.SYSTEM_ADMINISTRATOR)
+        members.add_member(org=org, user=user, profile=profile, acting_user=None)
     connections.close_all()
 
 

@@ -31,7 +31,8 @@ from certadmin import crypto, keystores  # noqa: E402
 from certadmin.models import Certificate  # noqa: E402
 from certadmin.services import certificates  # noqa: E402
 from certadmin.services import keystores as keystore_services  # noqa: E402
-from orgs import permissions, services  # noqa: E402
+from orgs import permissions  # noqa: E402
+from orgs.services import members, organizations, profiles  # noqa: E402
 from tests.factories import UserFactory  # noqa: E402
 
 PASSWORD = "bench-password"
@@ -39,9 +40,9 @@ GOAL = 5.0
 
 
 def make_org(name: str, admin) -> object:  # type: ignore[no-untyped-def]
-    org = services.create_organization(name=name, acting_user=None)
-    profile = services.standard_profile(org, permissions.SYSTEM_ADMINISTRATOR)
-    services.add_member(org=org, user=admin, profile=profile, acting_user=None)
+    org = organizations.create_organization(name=name, acting_user=None)
+    profile = profiles.standard_profile(org, permissions.SYSTEM_ADMINISTRATOR)
+    members.add_member(org=org, user=admin, profile=profile, acting_user=None)
     return org
 
 

@@ -37,8 +37,9 @@ from certadmin.models import Certificate  # noqa: E402
 from certadmin.services.mutual_auth import upload_mutual_auth_certificate  # noqa: E402
 from certadmin.services.tokens import create_api_token  # noqa: E402
 from deploy.mtls_stack import Stack, TlsFiles, make_demo_client  # noqa: E402
-from orgs import permissions, services  # noqa: E402
+from orgs import permissions  # noqa: E402
 from orgs.models import Membership, Organization, PermissionSet  # noqa: E402
+from orgs.services import members, organizations, permission_sets, profiles  # noqa: E402
 from tests.factories import UserFactory  # noqa: E402
 
 GOAL = 1.15
@@ -60,17 +61,17 @@ def fill(org: Organization, count: int) -> None:
 
 def member(org: Organization, username: str, *extra: str) -> object:
     user = UserFactory(username=username)
-    profile = services.standard_profile(org, permissions.SYSTEM_ADMINISTRATOR)
-    membership = services.add_member(org=org, user=user, profile=profile, acting_user=None)
+    profile = profiles.standard_profile(org, permissions.SYSTEM_ADMINISTRATOR)
+    membership = members.add_member(org=org, user=user, profile=profile, acting_user=None)
     if extra:
-        pset = services.create_permission_set(
+        pset = permission_sets.create_permission_set(
             org=org,
             label=f"Extra {username}",
             api_name=f"Extra_{PermissionSet.objects.count()}",
             permission_codes=list(extra),
             acting_user=None,
         )
-        services.assign_permission_set(membership=membership, pset=pset, acting_user=None)
+        permission_sets.assign_permission_set(membership=membership, pset=pset, acting_user=None)
     return user
 
 
@@ -134,7 +135,7 @@ def main() -> None:
     bundle.write_bytes(Path(certifi.where()).read_bytes() + client_files.ca.read_bytes())
     settings.CERTADMIN_MTLS_TRUST_BUNDLE = str(bundle)
 
-    org = services.create_organization(name="Bench", acting_user=None)
+    org = organizations.create_organization(name="Bench", acting_user=None)
     fill(org, args.rows)
     enforced = member(org, "enforced", "enforce_mutual_authentication")
     plain = member(org, "plain")

@@ -53,8 +53,9 @@ from django.utils import timezone  # noqa: E402
 from certadmin.models import Certificate, SamlSsoConfig  # noqa: E402
 from deploy.mtls_stack import Stack  # noqa: E402
 from notifications.models import ExpiryNotice  # noqa: E402
-from orgs import permissions, services  # noqa: E402
+from orgs import permissions  # noqa: E402
 from orgs.models import Organization  # noqa: E402
+from orgs.services import members, organizations, profiles  # noqa: E402
 from tests.pem import make_certificate  # noqa: E402
 
 PAGE_GOAL = 0.5  # every page's p50 / the certificate changelist's p50
@@ -279,18 +280,18 @@ def main() -> None:
         sys.exit("--server needs PostgreSQL (DATABASE_URL)")
 
     start = time.perf_counter()
-    small = services.create_organization(name="Small", acting_user=None)
-    big = services.create_organization(name="Big", acting_user=None)
+    small = organizations.create_organization(name="Small", acting_user=None)
+    big = organizations.create_organization(name="Big", acting_user=None)
     user = User.objects.create_user("bench-member", "member@bench.test")
     root = User.objects.create_superuser("bench-root", "root@bench.test")
     sysadmin = permissions.SYSTEM_ADMINISTRATOR
     for org in (small, big):
-        services.add_member(org=org, user=user, profile=services.standard_profile(org, sysadmin),
+        members.add_member(org=org, user=user, profile=profiles.standard_profile(org, sysadmin),
                             acting_user=None)  # fmt: skip
     fill(small, 10, uses=True, recipient=user)
     fill(big, args.rows, uses=True, recipient=user)
     for n in range(args.other_orgs):
-        org = services.create_organization(name=f"Other {n}", acting_user=None)
+        org = organizations.create_organization(name=f"Other {n}", acting_user=None)
         fill(org, args.other_rows, uses=False)
     with connection.cursor() as cursor:
         # Planner statistics and the visibility map, as autovacuum leaves them after a bulk

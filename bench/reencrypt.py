@@ -66,7 +66,7 @@ def child(rows: int, batch_size: int) -> dict[str, float]:
     from keys.services.contacts import create_contact_field
     from keys.services.master_keys import rotate_master_key
     from keys.services.reencryption import run_reencryption, start_reencryption
-    from orgs.services import create_organization
+    from orgs.services.organizations import create_organization
 
     call_command("migrate", verbosity=0, interactive=False)
     org = create_organization(name="Bench", acting_user=None)

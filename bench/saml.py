@@ -46,8 +46,8 @@ from signxml.verifier import SignatureConfiguration, XMLVerifier  # noqa: E402
 from certadmin import crypto, saml, saml_acs  # noqa: E402
 from certadmin.models import SamlAuthnRequest, SamlSsoConfig  # noqa: E402
 from certadmin.services import certificates  # noqa: E402
-from orgs import services  # noqa: E402
 from orgs.models import Membership  # noqa: E402
+from orgs.services import members, organizations  # noqa: E402
 from tests.factories import UserFactory  # noqa: E402
 
 
@@ -58,9 +58,9 @@ def main() -> None:
     args = parser.parse_args()
     runs = args.runs
 
-    org = services.create_organization(name="Bench", acting_user=None)
+    org = organizations.create_organization(name="Bench", acting_user=None)
     user = UserFactory(username="bench")
-    services.add_member(org=org, user=user, acting_user=None)
+    members.add_member(org=org, user=user, acting_user=None)
     Membership.objects.filter(user=user).update(federation_id="bench@example.test")
     signer = certificates.create_self_signed(
         org=org, label="Signing", unique_name="Signing", key_type="RSA-2048", acting_user=None

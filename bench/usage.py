@@ -30,8 +30,9 @@ from django.utils import timezone  # noqa: E402
 from certadmin import usage  # noqa: E402
 from certadmin.models import Certificate, SamlSsoConfig  # noqa: E402
 from certadmin.services import expired  # noqa: E402
-from orgs import permissions, services  # noqa: E402
+from orgs import permissions  # noqa: E402
 from orgs.models import Organization  # noqa: E402
+from orgs.services import members, organizations, profiles  # noqa: E402
 from tests.factories import UserFactory  # noqa: E402
 
 PAGE = 50
@@ -99,12 +100,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
 
-    small = services.create_organization(name="Small", acting_user=None)
-    big = services.create_organization(name="Big", acting_user=None)
+    small = organizations.create_organization(name="Small", acting_user=None)
+    big = organizations.create_organization(name="Big", acting_user=None)
     admin = UserFactory(username="bench-admin")
     sysadmin = permissions.SYSTEM_ADMINISTRATOR
     for org in (small, big):
-        services.add_member(org=org, user=admin, profile=services.standard_profile(org, sysadmin),
+        members.add_member(org=org, user=admin, profile=profiles.standard_profile(org, sysadmin),
                             acting_user=None)  # fmt: skip
     start = time.perf_counter()
     fill(small, 10)

@@ -8,8 +8,9 @@ from django.db import transaction
 
 from certadmin.models import Certificate
 from certadmin.services import certificates
-from orgs import permissions, services
+from orgs import permissions
 from orgs.models import Membership, Organization, PermissionSet
+from orgs.services import members, organizations, permission_sets, profiles
 
 DEMO_ORG_NAME = "Acme Demo"
 
@@ -59,17 +60,17 @@ def load_demo() -> tuple[Organization, list[DemoLogin]]:
     """Create (or refresh) the demo org, its admin, standard user and a superuser."""
     org = Organization.objects.filter(name=DEMO_ORG_NAME).first()
     if org is None:
-        org = services.create_organization(name=DEMO_ORG_NAME, acting_user=None)
+        org = organizations.create_organization(name=DEMO_ORG_NAME, acting_user=None)
     admin, admin_pw = _user("admin", "admin@acme.example")
     user, user_pw = _user("user", "user@acme.example")
     _root, root_pw = _user("root", "root@acme.example", superuser=True)
-    sysadmin = services.standard_profile(org, permissions.SYSTEM_ADMINISTRATOR)
+    sysadmin = profiles.standard_profile(org, permissions.SYSTEM_ADMINISTRATOR)
     for member, profile in ((admin, sysadmin), (user, None)):
         if not Membership.objects.filter(organization=org, user=member).exists():
-            services.add_member(org=org, user=member, profile=profile, acting_user=None)
+            members.add_member(org=org, user=member, profile=profile, acting_user=None)
     pset = PermissionSet.objects.filter(organization=org, api_name="Certificate_Admins").first()
     if pset is None:
-        pset = services.create_permission_set(
+        pset = permission_sets.create_permission_set(
             org=org,
             label="Certificate Admins",
             api_name="Certificate_Admins",
@@ -80,7 +81,7 @@ def load_demo() -> tuple[Organization, list[DemoLogin]]:
             ],
             acting_user=None,
         )
-    services.assign_permission_set(
+    permission_sets.assign_permission_set(
         membership=Membership.objects.get(organization=org, user=admin),
         pset=pset,
         acting_user=None,

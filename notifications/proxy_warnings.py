@@ -17,7 +17,7 @@ from notifications.recipients import active_members
 from orgs import permissions
 from orgs.links import absolute
 from orgs.models import AuditEvent, Organization
-from orgs.services import record_audit
+from orgs.services.audit import record_audit
 from orgs.wording import count
 
 ACTION = "emailedProxyDeadline"

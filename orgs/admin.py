@@ -38,7 +38,7 @@ class MembershipInline(admin.TabularInline[Membership, Organization]):
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False  # members join through orgs.services.add_member (it syncs permissions)
+        return False  # members join through orgs.services.members.add_member (it syncs permissions)
 
 
 @admin.register(Organization)
@@ -55,7 +55,7 @@ class OrganizationAdmin(admin.ModelAdmin[Organization]):
         if change:
             super().save_model(request, obj, form, change)
             return
-        from orgs.services import create_organization
+        from orgs.services.organizations import create_organization
 
         created = create_organization(
             name=obj.name, time_zone=obj.time_zone, acting_user=request.user

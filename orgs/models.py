@@ -72,7 +72,7 @@ class Profile(models.Model):
     """What a member may do; every membership has exactly one.
 
     The two standard profiles are made with the org and never change; admins make more by
-    cloning one (orgs.services.create_profile), edit them and delete them while unused.
+    cloning one (orgs.services.profiles.create_profile), edit them and delete them while unused.
     """
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -154,7 +154,8 @@ class Membership(models.Model):
         help_text="The NameID your identity provider sends for this user (single sign-on).",
     )
     # A deactivated member keeps their row (the audit trail, tokens and assignments still name
-    # them) but holds no permission and cannot open the org (orgs.services.deactivate_member).
+    # them) but holds no permission and cannot open the org
+    # (orgs.services.members.deactivate_member).
     is_active = models.BooleanField("Active", default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -185,7 +186,7 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
 
 
 class AuditEvent(models.Model):
-    """One line of the Setup Audit Trail. Written only by orgs.services.record_audit."""
+    """One line of the Setup Audit Trail. Written only by orgs.services.audit.record_audit."""
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="audit_events"

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from orgs import help, home_panels, permissions, services, setup_tree
+from orgs import help, home_panels, permissions, setup_tree
 from orgs.access import (
     SSO_ORG_SESSION_KEY,
     get_for_member,
@@ -41,6 +41,7 @@ from orgs.forms import (
 )
 from orgs.http import OrgRequest
 from orgs.models import AuditEvent, AuditEventQuerySet, Membership, PermissionSet, Profile
+from orgs.services import logins, members, permission_sets, profiles
 
 MANAGE_USERS = permissions.MODIFY_ALL_DATA.full
 AUDIT_MONTHS = 6
@@ -105,7 +106,7 @@ def user_create(request: OrgRequest) -> HttpResponse:
     form = NewUserForm(request.POST or None, org=request.org)
     if form.is_valid():
         try:
-            membership = services.create_user(
+            membership = members.create_user(
                 org=request.org, acting_user=request.user, **form.cleaned_data
             )
         except ValidationError as exc:
@@ -129,7 +130,7 @@ def user_detail(request: OrgRequest, member: str) -> HttpResponse:
         ),
         "pset_form": MemberPermissionSetForm(membership=membership),
         "assigned": list(membership.permission_sets.all()),
-        "login_managed_here": services.login_managed_here(membership),
+        "login_managed_here": logins.login_managed_here(membership),
         "is_self": membership.user_id == request.user.pk,
     }
     return render(request, "orgs/user_detail.html", ctx)
@@ -144,7 +145,7 @@ def user_change_profile(request: OrgRequest, member: str) -> HttpResponse:
     form = ProfileChoiceForm(request.POST, org=request.org)
     if form.is_valid():
         try:
-            services.change_profile(
+            members.change_profile(
                 membership=membership,
                 profile=form.cleaned_data["profile"],
                 acting_user=request.user,
@@ -171,7 +172,9 @@ def user_assign_permission_set(request: OrgRequest, member: str) -> HttpResponse
     form = MemberPermissionSetForm(request.POST, membership=membership)
     if form.is_valid():
         pset = form.cleaned_data["permission_set"]
-        services.assign_permission_set(membership=membership, pset=pset, acting_user=request.user)
+        permission_sets.assign_permission_set(
+            membership=membership, pset=pset, acting_user=request.user
+        )
         messages.success(request, f"Assigned {pset.label} to {membership.user.get_username()}.")
     else:
         messages.error(request, "Choose a permission set of this org that is not yet assigned.")
@@ -197,7 +200,7 @@ def permission_set_create(request: OrgRequest) -> HttpResponse:
     form = PermissionSetForm(request.POST or None)
     if form.is_valid():
         try:
-            pset = services.create_permission_set(
+            pset = permission_sets.create_permission_set(
                 org=request.org, acting_user=request.user, **form.cleaned_data
             )
         except ValidationError as exc:
@@ -229,7 +232,7 @@ def permission_set_edit(request: OrgRequest, pset: str) -> HttpResponse:
     permission_set = get_for_member(request, PermissionSet.objects.all(), MANAGE_USERS, uuid=pset)
     form = PermissionSetPermissionsForm(request.POST)
     if form.is_valid():
-        services.update_permission_set(
+        permission_sets.update_permission_set(
             pset=permission_set,
             permission_codes=form.cleaned_data["permission_codes"],
             acting_user=request.user,
@@ -247,7 +250,7 @@ def permission_set_assign(request: OrgRequest, pset: str) -> HttpResponse:
     form = AssignPermissionSetForm(request.POST, pset=permission_set)
     if form.is_valid():
         membership = form.cleaned_data["membership"]
-        services.assign_permission_set(
+        permission_sets.assign_permission_set(
             membership=membership, pset=permission_set, acting_user=request.user
         )
         messages.success(
@@ -265,7 +268,7 @@ def permission_set_remove(request: OrgRequest, pset: str, member: str) -> HttpRe
     membership = get_for_member(
         request, Membership.objects.select_related("user", "profile"), MANAGE_USERS, uuid=member
     )
-    if services.remove_permission_set(
+    if permission_sets.remove_permission_set(
         membership=membership, pset=permission_set, acting_user=request.user
     ):
         messages.success(
@@ -292,7 +295,7 @@ def user_federation_id(request: OrgRequest, member: str) -> HttpResponse:
     form = FederationIdForm(request.POST or None, initial=initial)
     if form.is_valid():
         try:
-            services.set_federation_id(
+            members.set_federation_id(
                 membership=membership,
                 federation_id=form.cleaned_data["federation_id"],
                 acting_user=request.user,
@@ -312,11 +315,11 @@ def user_edit(request: OrgRequest, member: str) -> HttpResponse:
     membership = _member(request, member)
     user = membership.user
     initial = {"first_name": user.first_name, "last_name": user.last_name, "email": user.email}
-    managed = services.login_managed_here(membership)
+    managed = logins.login_managed_here(membership)
     form = MemberDetailsForm((request.POST or None) if managed else None, initial=initial)
     if form.is_valid():
         try:
-            changes = services.update_member_details(
+            changes = logins.update_member_details(
                 membership=membership, acting_user=request.user, **form.cleaned_data
             )
         except ValidationError as exc:
@@ -336,7 +339,7 @@ def user_deactivate(request: OrgRequest, member: str) -> HttpResponse:
     membership = _member(request, member)
     if request.method == "POST":
         try:
-            services.deactivate_member(membership=membership, acting_user=request.user)
+            members.deactivate_member(membership=membership, acting_user=request.user)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
@@ -350,7 +353,7 @@ def user_deactivate(request: OrgRequest, member: str) -> HttpResponse:
 def user_reactivate(request: OrgRequest, member: str) -> HttpResponse:
     membership = _member(request, member)
     try:
-        services.reactivate_member(membership=membership, acting_user=request.user)
+        members.reactivate_member(membership=membership, acting_user=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -364,7 +367,7 @@ def user_reset_password(request: OrgRequest, member: str) -> HttpResponse:
     membership = _member(request, member)
     if request.method == "POST":
         try:
-            address = services.reset_member_password(
+            address = logins.reset_member_password(
                 membership=membership,
                 domain=request.get_host(),
                 use_https=request.is_secure(),
@@ -381,7 +384,7 @@ def user_reset_password(request: OrgRequest, member: str) -> HttpResponse:
         return _back_to(request, membership)
     ctx = {
         "member": membership,
-        "managed": services.login_managed_here(membership),
+        "managed": logins.login_managed_here(membership),
         "timeout_days": settings.PASSWORD_RESET_TIMEOUT // 86400,
     }
     return render(request, "orgs/user_reset_password.html", ctx)
@@ -398,7 +401,7 @@ def profile_create(request: OrgRequest) -> HttpResponse:
     form = ProfileCreateForm(request.POST or None, org=request.org)
     if form.is_valid():
         try:
-            profile = services.create_profile(
+            profile = profiles.create_profile(
                 org=request.org, acting_user=request.user, **form.cleaned_data
             )
         except ValidationError as exc:
@@ -430,7 +433,7 @@ def profile_edit(request: OrgRequest, profile: str) -> HttpResponse:
     form = ProfileEditForm(request.POST or None, initial=initial)
     if not found.is_standard and form.is_valid():
         try:
-            services.update_profile(profile=found, acting_user=request.user, **form.cleaned_data)
+            profiles.update_profile(profile=found, acting_user=request.user, **form.cleaned_data)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -446,7 +449,7 @@ def profile_delete(request: OrgRequest, profile: str) -> HttpResponse:
     found = _profile(request, profile)
     if request.method == "POST":
         try:
-            services.delete_profile(profile=found, acting_user=request.user)
+            profiles.delete_profile(profile=found, acting_user=request.user)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return redirect(found)
@@ -468,7 +471,7 @@ def permission_set_rename(request: OrgRequest, pset: str) -> HttpResponse:
     form = PermissionSetPropertiesForm(request.POST or None, initial=initial)
     if form.is_valid():
         try:
-            services.rename_permission_set(
+            permission_sets.rename_permission_set(
                 pset=found, acting_user=request.user, **form.cleaned_data
             )
         except ValidationError as exc:
@@ -486,7 +489,7 @@ def permission_set_delete(request: OrgRequest, pset: str) -> HttpResponse:
     found = _pset(request, pset)
     if request.method == "POST":
         try:
-            services.delete_permission_set(pset=found, acting_user=request.user)
+            permission_sets.delete_permission_set(pset=found, acting_user=request.user)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return redirect(found)

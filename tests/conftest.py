@@ -8,8 +8,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from orgs import permissions, services
+from orgs import permissions
 from orgs.models import Membership, Organization, PermissionSet
+from orgs.services import members, organizations, permission_sets, profiles
 from tests.factories import UserFactory
 from tests.pem import OpenSslCa
 
@@ -17,20 +18,20 @@ PASSWORD = "correct horse battery staple"
 
 
 def make_org(name: str) -> Organization:
-    return services.create_organization(name=name, acting_user=None)
+    return organizations.create_organization(name=name, acting_user=None)
 
 
 def make_member(org: Organization, username: str, profile: str = permissions.STANDARD_USER) -> User:
     user = UserFactory(username=username)
-    services.add_member(
-        org=org, user=user, profile=services.standard_profile(org, profile), acting_user=None
+    members.add_member(
+        org=org, user=user, profile=profiles.standard_profile(org, profile), acting_user=None
     )
     return user
 
 
 def grant(org: Organization, user: User, *codenames: str) -> PermissionSet:
     """Give `user` extra permissions in `org` the production way: a permission set."""
-    pset = services.create_permission_set(
+    pset = permission_sets.create_permission_set(
         org=org,
         label=f"Extra for {user.username}",
         api_name=f"Extra_{user.username}_{PermissionSet.objects.count()}",
@@ -38,7 +39,7 @@ def grant(org: Organization, user: User, *codenames: str) -> PermissionSet:
         acting_user=None,
     )
     membership = Membership.objects.get(organization=org, user=user)
-    services.assign_permission_set(membership=membership, pset=pset, acting_user=None)
+    permission_sets.assign_permission_set(membership=membership, pset=pset, acting_user=None)
     return pset
 
 

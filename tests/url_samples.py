@@ -9,18 +9,20 @@ from collections.abc import Callable
 
 from django.contrib.auth.models import User
 
+from orgs import permissions
 from orgs.models import Membership, Organization, PermissionSet, Profile
+from orgs.services import members, permission_sets, profiles
 
 from . import conftest
 
 
 def _member(org: Organization) -> str:
     user = User.objects.create(username=f"sample-{Membership.objects.count()}")
-    return str(conftest.services.add_member(org=org, user=user, acting_user=None).uuid)
+    return str(members.add_member(org=org, user=user, acting_user=None).uuid)
 
 
 def _pset(org: Organization) -> str:
-    pset = conftest.services.create_permission_set(
+    pset = permission_sets.create_permission_set(
         org=org,
         label="Sample",
         api_name=f"Sample_{PermissionSet.objects.count()}",
@@ -32,8 +34,8 @@ def _pset(org: Organization) -> str:
 
 def _profile(org: Organization) -> str:
     """A profile made by an admin (the standard ones cannot be edited or deleted)."""
-    source = conftest.services.standard_profile(org, conftest.permissions.STANDARD_USER)
-    profile = conftest.services.create_profile(
+    source = profiles.standard_profile(org, permissions.STANDARD_USER)
+    profile = profiles.create_profile(
         org=org, name=f"Sample {Profile.objects.count()}", source=source, acting_user=None
     )
     return str(profile.uuid)
@@ -121,7 +123,7 @@ def _token(org: Organization) -> str:
     from certadmin.services import tokens
 
     user = User.objects.create(username=f"sample-{Membership.objects.count()}")
-    conftest.services.add_member(org=org, user=user, acting_user=None)
+    members.add_member(org=org, user=user, acting_user=None)
     new = tokens.create_api_token(
         org=org, user=user, name="Sample", expires_in_days=None, acting_user=None
     )

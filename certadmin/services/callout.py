@@ -27,7 +27,7 @@ from certadmin.held import Held
 from certadmin.models import Certificate, NamedCredential
 from certadmin.services.certificates import load_private_key
 from orgs.models import Organization
-from orgs.services import record_audit
+from orgs.services.audit import record_audit
 
 SECTION = "Named Credentials"
 DEFAULT_TIMEOUT = 10.0

@@ -15,7 +15,7 @@ from certadmin import crypto, usage
 from certadmin.models import Certificate
 from keys import envelope
 from orgs.models import Organization
-from orgs.services import record_audit
+from orgs.services.audit import record_audit
 
 log = logging.getLogger(__name__)
 SECTION = "Certificate and Key Management"

@@ -16,7 +16,7 @@ from certadmin.models import Certificate
 from certadmin.querysets import CertificateQuerySet
 from orgs import clock
 from orgs.models import Organization
-from orgs.services import record_audit
+from orgs.services.audit import record_audit
 
 SECTION = "Certificate and Key Management"
 # The list page loads only what it shows: never the sealed key or the PEM blobs.

@@ -19,7 +19,7 @@ from certadmin.models import ServiceProvider
 from certadmin.services import certificates
 from certadmin.services import sso as sso_services
 from orgs.models import Membership, Organization
-from orgs.services import record_audit
+from orgs.services.audit import record_audit
 
 SECTION = sso_services.SECTION_IDP
 USER_FIELDS = ("username", "email", "first_name", "last_name", "federation_id")

@@ -18,7 +18,7 @@ from certadmin.models import Certificate
 from certadmin.services.certificates import PRIVATE_KEY_PURPOSE, SECTION
 from keys import envelope
 from orgs.models import Organization
-from orgs.services import record_audit
+from orgs.services.audit import record_audit
 from orgs.wording import count
 
 MIN_PASSWORD = 6

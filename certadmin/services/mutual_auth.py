@@ -15,7 +15,7 @@ from django.utils import timezone
 from certadmin import crypto, trust
 from certadmin.models import MutualAuthCertificate
 from orgs.models import Organization
-from orgs.services import record_audit
+from orgs.services.audit import record_audit
 
 log = logging.getLogger(__name__)
 SECTION = "Certificate and Key Management"

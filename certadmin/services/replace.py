@@ -24,7 +24,7 @@ from certadmin.models import Certificate, ProxyCertificate
 from certadmin.services import certificates, sso
 from orgs import clock
 from orgs.models import Organization
-from orgs.services import record_audit
+from orgs.services.audit import record_audit
 from orgs.wording import count
 
 SECTION = "Certificate and Key Management"

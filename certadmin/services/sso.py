@@ -19,7 +19,7 @@ from certadmin.services import certificates
 from keys import envelope
 from orgs.links import absolute
 from orgs.models import Organization
-from orgs.services import record_audit
+from orgs.services.audit import record_audit
 
 SECTION_SSO = "Single Sign-On Settings"
 SECTION_IDP = "Identity Provider"

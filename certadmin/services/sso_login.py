@@ -28,7 +28,9 @@ from orgs.access import held_permissions
 from orgs.http import OrgRequest
 from orgs.links import absolute
 from orgs.models import Membership, Organization
-from orgs.services import add_member, record_audit, standard_profile
+from orgs.services.audit import record_audit
+from orgs.services.members import add_member
+from orgs.services.profiles import standard_profile
 
 SECTION_LOGIN = "Single Sign-On Login"
 # An AuthnRequest must be answered within this time.

@@ -18,7 +18,7 @@ from django.utils import timezone
 from certadmin.models import ApiToken
 from certadmin.models.api import TOKEN_PREFIX
 from orgs.models import Membership, Organization
-from orgs.services import record_audit
+from orgs.services.audit import record_audit
 
 SECTION = "API Tokens"
 # last_used_at is refreshed at most this often, so a busy client does not write on every call.

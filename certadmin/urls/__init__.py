@@ -25,7 +25,7 @@ urlpatterns = [
     ),
     path("accounts/login/", sso_login.SetupLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    # Reached from the email a Reset Password on a user's Setup page sends (orgs.services).
+    # Reached from the email a Reset Password on a user's Setup page sends (orgs.services.logins).
     path(
         "accounts/reset/<uidb64>/<token>/",
         auth_views.PasswordResetConfirmView.as_view(),

@@ -11,7 +11,7 @@ password or an encrypted value.
 
 from django.contrib.auth.models import User
 
-from orgs.services import Actor
+from orgs.services.audit import Actor
 
 
 def actor_name(acting_user: Actor) -> str:

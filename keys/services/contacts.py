@@ -12,7 +12,7 @@ from keys.models import Contact, ContactField, ContactFieldValue
 from keys.services import actor_name
 from keys.services.master_keys import ensure_master_key
 from orgs.models import Organization
-from orgs.services import Actor, record_audit
+from orgs.services.audit import Actor, record_audit
 
 FIELDS_SECTION = "Customize Contacts"
 CONTACTS_SECTION = "Contacts"

@@ -12,7 +12,7 @@ from keys.columns import values_per_key
 from keys.models import MasterKey
 from keys.services import actor_name
 from orgs.models import Organization
-from orgs.services import Actor, record_audit
+from orgs.services.audit import Actor, record_audit
 from orgs.wording import count
 
 KEYS_SECTION = "Manage Encryption Keys"

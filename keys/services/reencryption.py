@@ -24,7 +24,7 @@ from keys.models import ReencryptionJob
 from keys.services import actor_name
 from keys.services.master_keys import KEYS_SECTION
 from orgs.models import Organization
-from orgs.services import Actor, record_audit
+from orgs.services.audit import Actor, record_audit
 from orgs.wording import count
 
 log = logging.getLogger(__name__)

@@ -41,7 +41,7 @@ from notifications.models import ChannelDelivery, NotificationChannel
 from notifications.sources import Source, source, sources
 from orgs.links import absolute, org_url
 from orgs.models import Organization
-from orgs.services import record_audit
+from orgs.services.audit import record_audit
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ from notifications.services.claims import ROW_FIELDS, Claims, Tally
 from notifications.sources import source
 from orgs.links import absolute, current_urlconf, org_url, path_builder
 from orgs.models import Organization
-from orgs.services import Actor, record_audit
+from orgs.services.audit import Actor, record_audit
 from orgs.wording import count
 
 log = logging.getLogger(__name__)

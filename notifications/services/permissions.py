@@ -1,13 +1,13 @@
 """Who holds Receive Certificate Expiration Notifications (SPEC 4): the standard permission
-set the Expiration Notifications page grants and revokes, through orgs.services."""
+set the Expiration Notifications page grants and revokes, through orgs.services.permission_sets."""
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from notifications.recipients import RECEIVE
-from orgs import services as org_services
 from orgs.models import Membership, Organization, PermissionSet
-from orgs.services import Actor
+from orgs.services import permission_sets
+from orgs.services.audit import Actor
 
 PERMISSION_SET_LABEL = "Certificate Expiration Notifications"
 PERMISSION_SET_API_NAME = "Certificate_Expiration_Notifications"
@@ -23,11 +23,12 @@ def notification_permission_set(org: Organization) -> PermissionSet | None:
 @transaction.atomic
 def ensure_notification_permission_set(*, org: Organization, acting_user: Actor) -> PermissionSet:
     """The standard permission set granting Receive Certificate Expiration Notifications,
-    created on first use (through orgs.services, which records it in the audit trail)."""
+    created on first use (through orgs.services.permission_sets, which records it in the audit
+    trail)."""
     pset = notification_permission_set(org)
     if pset is not None:
         return pset
-    return org_services.create_permission_set(
+    return permission_sets.create_permission_set(
         org=org,
         label=PERMISSION_SET_LABEL,
         api_name=PERMISSION_SET_API_NAME,
@@ -51,7 +52,7 @@ def grant_expiration_notifications(*, membership: Membership, acting_user: Actor
             f"The permission set {pset.label} must grant exactly Receive Certificate Expiration "
             "Notifications; it was changed under Profiles and Permission Sets, so assign it there."
         )
-    return org_services.assign_permission_set(
+    return permission_sets.assign_permission_set(
         membership=membership, pset=pset, acting_user=acting_user
     )
 
@@ -66,6 +67,6 @@ def revoke_expiration_notifications(*, membership: Membership, acting_user: Acto
     pset = notification_permission_set(membership.organization)
     if pset is None:
         return False
-    return org_services.remove_permission_set(
+    return permission_sets.remove_permission_set(
         membership=membership, pset=pset, acting_user=acting_user
     )

@@ -13,8 +13,9 @@ from pytest_django.asserts import assertContains, assertNotContains
 
 from certadmin.models import ApiToken
 from certadmin.services import tokens
-from orgs import permissions, services
+from orgs import permissions
 from orgs.models import AuditEvent, Membership, Organization
+from orgs.services import members, profiles
 from tests.api.conftest import api_get, make_token
 from tests.conftest import PASSWORD, grant, make_member
 
@@ -154,10 +155,10 @@ def test_a_token_works_only_in_its_own_org(
     client: Client, acme: Organization, globex: Organization, alice: User, alice_token: str
 ) -> None:
     """Alice is also a member of Globex, but her Acme token is for Acme."""
-    services.add_member(
+    members.add_member(
         org=globex,
         user=alice,
-        profile=services.standard_profile(globex, permissions.SYSTEM_ADMINISTRATOR),
+        profile=profiles.standard_profile(globex, permissions.SYSTEM_ADMINISTRATOR),
         acting_user=None,
     )
 

@@ -15,7 +15,7 @@ from django.urls import reverse
 from certadmin.models import ServiceProvider
 from certadmin.services import sso as sso_services
 from orgs.models import AuditEvent, Organization
-from orgs.services import add_member
+from orgs.services.members import add_member
 from tests.certadmin import saml_peers as peers
 from tests.certadmin.sso_helpers import fast_rsa, xmlsec1_verify  # noqa: F401
 from tests.conftest import grant

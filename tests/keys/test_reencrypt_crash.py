@@ -37,7 +37,7 @@ django.setup()
 from keys.models import Contact, ContactFieldValue
 from keys.services.contacts import create_contact_field
 from keys.services.master_keys import rotate_master_key
-from orgs.services import create_organization
+from orgs.services.organizations import create_organization
 
 org = create_organization(name="Crash Test", acting_user=None)
 field = create_contact_field(

@@ -53,7 +53,7 @@ def test_without_the_kek_the_database_alone_opens_nothing(acme: Organization) ->
 @pytest.mark.django_db(transaction=True)
 def test_database_file_holds_no_plaintext_private_key(tmp_path: Path) -> None:
     """Dump the whole database (SQLite file bytes or pg_dump) and look for the key's bytes."""
-    from orgs.services import create_organization
+    from orgs.services.organizations import create_organization
 
     org = create_organization(name="Dump Test", acting_user=None)
     certificate = self_signed(org, key_type="RSA-2048")

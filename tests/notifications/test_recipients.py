@@ -106,13 +106,13 @@ def test_each_org_applies_its_own_rules_to_a_user_in_several_orgs(
 ) -> None:
     """bob holds the permission in Acme (Standard User there: alice keeps every notice) and
     is a System Administrator of Globex, where carol, an admin, holds it."""
-    from orgs import services
+    from orgs.services import members, profiles
 
     holder(acme, bob)
-    services.add_member(
+    members.add_member(
         org=globex,
         user=bob,
-        profile=services.standard_profile(globex, permissions.SYSTEM_ADMINISTRATOR),
+        profile=profiles.standard_profile(globex, permissions.SYSTEM_ADMINISTRATOR),
         acting_user=None,
     )
     holder(globex, carol)

@@ -209,12 +209,13 @@ def test_inactive_users_are_never_emailed(
 def test_a_user_in_several_orgs_gets_one_email_per_org(
     mailoutbox: list[EmailMessage], acme: Organization, globex: Organization, alice: User
 ) -> None:
-    from orgs import permissions, services
+    from orgs import permissions
+    from orgs.services import members, profiles
 
-    services.add_member(
+    members.add_member(
         org=globex,
         user=alice,
-        profile=services.standard_profile(globex, permissions.SYSTEM_ADMINISTRATOR),
+        profile=profiles.standard_profile(globex, permissions.SYSTEM_ADMINISTRATOR),
         acting_user=None,
     )
     expiring(acme, "Acme_Cert", in_days(30))

@@ -178,7 +178,7 @@ def test_a_widened_standard_set_is_not_handed_out_by_this_page(
     alice_client: Client, acme: Organization, bob: User
 ) -> None:
     """The page needs only Manage Certificates: it must not become a way to Modify All Data."""
-    from orgs.services import update_permission_set
+    from orgs.services.permission_sets import update_permission_set
 
     pset = services.ensure_notification_permission_set(org=acme, acting_user=None)
     update_permission_set(

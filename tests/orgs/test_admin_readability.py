@@ -12,8 +12,8 @@ from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains
 
 from certadmin.services import certificates
-from orgs import services
 from orgs.models import Organization
+from orgs.services import organizations, profiles
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def root_client(client: Client, db: None) -> Client:
 
 
 def test_time_zone_filter_offers_the_zones_in_use(root_client: Client, acme: Organization) -> None:
-    services.create_organization(name="Tokyo office", time_zone="Asia/Tokyo", acting_user=None)
+    organizations.create_organization(name="Tokyo office", time_zone="Asia/Tokyo", acting_user=None)
 
     response = root_client.get(reverse("admin:orgs_organization_changelist"))
 
@@ -59,7 +59,7 @@ def test_the_migration_removes_guardians_anonymous_user_only(db: None) -> None:
 
 
 def test_profile_permissions_are_labels(root_client: Client, acme: Organization) -> None:
-    profile = services.standard_profile(acme, "System Administrator")
+    profile = profiles.standard_profile(acme, "System Administrator")
 
     response = root_client.get(reverse("admin:orgs_profile_change", args=[profile.pk]))
 

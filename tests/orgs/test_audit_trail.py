@@ -9,7 +9,7 @@ from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains
 
 from orgs.models import AuditEvent, Organization
-from orgs.services import record_audit
+from orgs.services.audit import record_audit
 from tests.factories import UserFactory
 
 

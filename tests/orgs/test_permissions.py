@@ -1,7 +1,8 @@
 from django.contrib.auth.models import User
 
-from orgs import access, permissions, services
+from orgs import access, permissions
 from orgs.models import Membership, Organization
+from orgs.services import members, permission_sets, profiles
 from tests.conftest import grant, make_member
 
 
@@ -36,7 +37,7 @@ def test_permissions_do_not_cross_orgs(
 def test_same_user_in_two_orgs_has_each_orgs_permissions(
     acme: Organization, globex: Organization, alice: User
 ) -> None:
-    services.add_member(org=globex, user=alice, acting_user=None)
+    members.add_member(org=globex, user=alice, acting_user=None)
 
     assert access.held_permissions(alice, globex) == frozenset()
     assert "manage_certificates" in access.held_permissions(alice, acme)
@@ -44,9 +45,9 @@ def test_same_user_in_two_orgs_has_each_orgs_permissions(
 
 def test_changing_the_profile_changes_the_permissions(acme: Organization, bob: User) -> None:
     membership = Membership.objects.get(organization=acme, user=bob)
-    sysadmin = services.standard_profile(acme, permissions.SYSTEM_ADMINISTRATOR)
+    sysadmin = profiles.standard_profile(acme, permissions.SYSTEM_ADMINISTRATOR)
 
-    services.change_profile(membership=membership, profile=sysadmin, acting_user=None)
+    members.change_profile(membership=membership, profile=sysadmin, acting_user=None)
 
     assert access.has_org_perm(bob, "orgs.modify_all_data", acme)
 
@@ -54,11 +55,11 @@ def test_changing_the_profile_changes_the_permissions(acme: Organization, bob: U
 def test_editing_a_permission_set_updates_every_holder(acme: Organization) -> None:
     dave, erin = make_member(acme, "dave"), make_member(acme, "erin")
     pset = grant(acme, dave, "manage_certificates")
-    services.assign_permission_set(
+    permission_sets.assign_permission_set(
         membership=Membership.objects.get(organization=acme, user=erin), pset=pset, acting_user=None
     )
 
-    services.update_permission_set(
+    permission_sets.update_permission_set(
         pset=pset,
         permission_codes=["receive_certificate_expiration_notifications"],
         acting_user=None,
@@ -76,7 +77,7 @@ def test_removing_a_permission_set_keeps_what_the_profile_grants(
     pset = grant(acme, alice, "manage_certificates", "customize_application")
     membership = Membership.objects.get(organization=acme, user=alice)
 
-    services.remove_permission_set(membership=membership, pset=pset, acting_user=None)
+    permission_sets.remove_permission_set(membership=membership, pset=pset, acting_user=None)
 
     assert access.has_org_perm(alice, "orgs.manage_certificates", acme)  # from the profile
     assert not access.has_org_perm(alice, "orgs.customize_application", acme)

@@ -6,8 +6,9 @@ from django.test import Client
 from django.urls import reverse
 from pytest_django.asserts import assertContains
 
-from orgs import permissions, services
+from orgs import permissions
 from orgs.models import AuditEvent, Membership, Organization, PermissionSet, Profile
+from orgs.services import members, permission_sets, profiles
 from tests.conftest import grant
 
 
@@ -18,10 +19,10 @@ def _last_audit(org: Organization) -> str:
 
 
 def _new_profile(org: Organization, name: str = "Certificate Clerk") -> Profile:
-    return services.create_profile(
+    return profiles.create_profile(
         org=org,
         name=name,
-        source=services.standard_profile(org, permissions.SYSTEM_ADMINISTRATOR),
+        source=profiles.standard_profile(org, permissions.SYSTEM_ADMINISTRATOR),
         acting_user=None,
     )
 
@@ -29,7 +30,7 @@ def _new_profile(org: Organization, name: str = "Certificate Clerk") -> Profile:
 def test_new_profile_starts_with_the_permissions_it_clones(
     alice_client: Client, acme: Organization
 ) -> None:
-    sysadmin = services.standard_profile(acme, permissions.SYSTEM_ADMINISTRATOR)
+    sysadmin = profiles.standard_profile(acme, permissions.SYSTEM_ADMINISTRATOR)
 
     response = alice_client.post(
         reverse("orgs:profile-create", args=[acme.public_id]),
@@ -45,7 +46,7 @@ def test_new_profile_starts_with_the_permissions_it_clones(
 
 def test_profile_names_are_unique_in_the_org(alice_client: Client, acme: Organization) -> None:
     _new_profile(acme)
-    source = services.standard_profile(acme, permissions.STANDARD_USER)
+    source = profiles.standard_profile(acme, permissions.STANDARD_USER)
 
     response = alice_client.post(
         reverse("orgs:profile-create", args=[acme.public_id]),
@@ -60,7 +61,7 @@ def test_editing_a_profile_changes_what_its_members_hold(
 ) -> None:
     clerk = _new_profile(acme)
     membership = Membership.objects.get(organization=acme, user=bob)
-    services.change_profile(membership=membership, profile=clerk, acting_user=None)
+    members.change_profile(membership=membership, profile=clerk, acting_user=None)
     assert bob.has_perm(permissions.MODIFY_ALL_DATA.full, acme)
 
     response = alice_client.post(
@@ -81,7 +82,7 @@ def test_editing_a_profile_changes_what_its_members_hold(
 def test_standard_profiles_cannot_be_edited_or_deleted(
     alice_client: Client, acme: Organization
 ) -> None:
-    standard = services.standard_profile(acme, permissions.STANDARD_USER)
+    standard = profiles.standard_profile(acme, permissions.STANDARD_USER)
     edit = reverse("orgs:profile-edit", args=[acme.public_id, standard.uuid])
 
     alice_client.post(edit, {"name": "Renamed", "permission_codes": ["modify_all_data"]})
@@ -97,7 +98,7 @@ def test_a_profile_in_use_is_not_deleted(
 ) -> None:
     clerk = _new_profile(acme)
     membership = Membership.objects.get(organization=acme, user=bob)
-    services.change_profile(membership=membership, profile=clerk, acting_user=None)
+    members.change_profile(membership=membership, profile=clerk, acting_user=None)
     url = reverse("orgs:profile-delete", args=[acme.public_id, clerk.uuid])
 
     page = alice_client.get(url)
@@ -170,7 +171,7 @@ def test_renaming_to_a_taken_api_name_is_refused(
     alice_client: Client, acme: Organization, bob: User
 ) -> None:
     first = grant(acme, bob, permissions.MANAGE_CERTIFICATES.codename)
-    second = services.create_permission_set(
+    second = permission_sets.create_permission_set(
         org=acme, label="Other", api_name="Other", permission_codes=[], acting_user=None
     )
 
@@ -197,7 +198,7 @@ def test_an_assigned_permission_set_is_not_deleted(
 
 
 def test_an_unassigned_permission_set_is_deleted(alice_client: Client, acme: Organization) -> None:
-    pset = services.create_permission_set(
+    pset = permission_sets.create_permission_set(
         org=acme, label="Spare", api_name="Spare", permission_codes=[], acting_user=None
     )
 

@@ -41,10 +41,10 @@ def test_user_with_one_org_goes_straight_to_its_setup(
 def test_user_in_two_orgs_chooses_one(
     alice_client: Client, acme: Organization, alice: User
 ) -> None:
-    from orgs import services
+    from orgs.services import members
 
     initech = make_org("Initech")
-    services.add_member(org=initech, user=alice, acting_user=None)
+    members.add_member(org=initech, user=alice, acting_user=None)
 
     response = alice_client.get("/")
 

@@ -10,8 +10,9 @@ from django.urls import reverse
 from pytest_django.asserts import assertContains
 
 from certadmin.services import tokens
-from orgs import permissions, services
+from orgs import permissions
 from orgs.models import AuditEvent, Membership, Organization
+from orgs.services import members, profiles
 from tests.conftest import PASSWORD, grant, make_member, make_org
 
 
@@ -84,7 +85,7 @@ def test_member_deactivated_in_one_org_still_logs_in_to_the_other(
     alice_client: Client, acme: Organization, bob: User
 ) -> None:
     initech = make_org("Initech")
-    services.add_member(org=initech, user=bob, acting_user=None)
+    members.add_member(org=initech, user=bob, acting_user=None)
     alice_client.post(_url("orgs:user-deactivate", acme, bob))
 
     client = Client()  # bob's browser (alice_client is the `client` fixture)
@@ -138,7 +139,7 @@ def test_last_active_administrator_cannot_be_given_another_profile(
 ) -> None:
     dave = make_member(acme, "dave")
     grant(acme, dave, permissions.MODIFY_ALL_DATA.codename)
-    standard = services.standard_profile(acme, permissions.STANDARD_USER)
+    standard = profiles.standard_profile(acme, permissions.STANDARD_USER)
     client.force_login(dave)
 
     response = client.post(
@@ -163,11 +164,11 @@ def test_deactivated_member_gets_no_expiry_notices(acme: Organization, bob: User
     from notifications.recipients import active_members
 
     grant(acme, bob, permissions.RECEIVE_EXPIRATION_NOTIFICATIONS.codename)
-    services.deactivate_member(membership=_membership(acme, bob), acting_user=None)
+    members.deactivate_member(membership=_membership(acme, bob), acting_user=None)
 
-    members = active_members([acme.pk])[acme.pk]
+    active = active_members([acme.pk])[acme.pk]
 
-    assert "bob" not in [m.username for m in members]
+    assert "bob" not in [m.username for m in active]
 
 
 # --- edit name and email --------------------------------------------------------------------
@@ -204,7 +205,7 @@ def test_login_shared_with_another_org_is_not_editable(
     alice_client: Client, acme: Organization, bob: User
 ) -> None:
     """Else an admin of Acme could take over bob's login in Initech (email, then reset)."""
-    services.add_member(org=make_org("Initech"), user=bob, acting_user=None)
+    members.add_member(org=make_org("Initech"), user=bob, acting_user=None)
 
     alice_client.post(_url("orgs:user-edit", acme, bob), {"email": "evil@attacker.test"})
     page = alice_client.get(_url("orgs:user-edit", acme, bob))

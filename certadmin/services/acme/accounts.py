@@ -14,7 +14,7 @@ from certadmin import acme_client, crypto
 from certadmin.models import AcmeAccount
 from keys import envelope
 from orgs.models import Organization
-from orgs.services import record_audit
+from orgs.services.audit import record_audit
 
 SECTION = "Certificate and Key Management"
 ACCOUNT_KEY_PURPOSE = "certadmin.AcmeAccount.account_key"

@@ -31,7 +31,7 @@ from certadmin.services.acme import dns
 from certadmin.services.acme.accounts import SECTION, client_for
 from keys import envelope
 from orgs.models import Organization
-from orgs.services import record_audit
+from orgs.services.audit import record_audit
 from orgs.wording import count
 
 log = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ from certadmin.services.acme.accounts import SECTION
 from orgs import permissions, setup_tree
 from orgs.http import OrgRequest
 from orgs.models import Organization
-from orgs.services import record_audit
+from orgs.services.audit import record_audit
 from orgs.wording import count
 
 log = logging.getLogger(__name__)
