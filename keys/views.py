@@ -39,7 +39,7 @@ from keys.services.reencryption import reencryption_status, start_reencryption
 from orgs import permissions
 from orgs.access import get_for_member, org_member_required, require_org_perm, visible_to_member
 from orgs.csv_export import csv_response
-from orgs.http import OrgRequest
+from orgs.http import OrgRequest, form_status
 from orgs.wording import count
 
 MANAGE_KEYS = permissions.MANAGE_ENCRYPTION_KEYS.full
@@ -49,10 +49,6 @@ CUSTOMIZE = permissions.CUSTOMIZE_APPLICATION.full
 def _clear(request: OrgRequest) -> bool:
     """May this user see encrypted values unmasked?"""
     return permissions.VIEW_ENCRYPTED_DATA.codename in request.perms
-
-
-def _status(form: object) -> int:
-    return 400 if getattr(form, "is_bound", False) and getattr(form, "errors", None) else 200
 
 
 def _keys_url(request: OrgRequest) -> str:
@@ -118,7 +114,7 @@ def key_export(request: OrgRequest, key_version: int) -> HttpResponse:
             response["Content-Disposition"] = f'attachment; filename="{filename}"'
             return response
     ctx = {"key": key, "form": form}
-    return render(request, "keys/key_export.html", ctx, status=_status(form))
+    return render(request, "keys/key_export.html", ctx, status=form_status(form))
 
 
 @require_http_methods(["GET", "POST"])
@@ -153,7 +149,7 @@ def key_destroy(request: OrgRequest, key_version: int) -> HttpResponse:
         "values": values_per_key(request.org).get(key.version, 0),
         "phrase": destroy_phrase(key.version),
     }
-    return render(request, "keys/key_destroy.html", ctx, status=_status(form))
+    return render(request, "keys/key_destroy.html", ctx, status=form_status(form))
 
 
 @require_http_methods(["GET", "POST"])
@@ -179,7 +175,7 @@ def key_import(request: OrgRequest, key_version: int) -> HttpResponse:
             messages.success(request, f"Imported key {key.version}; its values are readable.")
             return redirect(_keys_url(request))
     ctx = {"key": key, "form": form}
-    return render(request, "keys/key_import.html", ctx, status=_status(form))
+    return render(request, "keys/key_import.html", ctx, status=form_status(form))
 
 
 @require_POST
@@ -228,7 +224,7 @@ def field_create(request: OrgRequest) -> HttpResponse:
             messages.success(request, f"Created the encrypted field {field.label}.")
             return redirect("keys:field-list", request.org.public_id)
     ctx = {"form": form, "creating": True}
-    return render(request, "keys/field_form.html", ctx, status=_status(form))
+    return render(request, "keys/field_form.html", ctx, status=form_status(form))
 
 
 @require_http_methods(["GET", "POST"])
@@ -246,7 +242,7 @@ def field_edit(request: OrgRequest, encrypted_field: str) -> HttpResponse:
             messages.success(request, f"Saved the encrypted field {field.label}.")
             return redirect("keys:field-list", request.org.public_id)
     ctx = {"form": form, "field": field, "creating": False}
-    return render(request, "keys/field_form.html", ctx, status=_status(form))
+    return render(request, "keys/field_form.html", ctx, status=form_status(form))
 
 
 # --- Contacts ------------------------------------------------------------------------------
@@ -330,7 +326,7 @@ def _save_contact(request: OrgRequest, contact: Contact | None) -> HttpResponse:
             messages.success(request, f"Saved contact {saved.name}.")
             return redirect(saved)
     ctx = {"form": form, "contact": contact}
-    return render(request, "keys/contact_form.html", ctx, status=_status(form))
+    return render(request, "keys/contact_form.html", ctx, status=form_status(form))
 
 
 @require_http_methods(["GET", "POST"])

@@ -1,5 +1,5 @@
 """Help for this page (issue 15, as Salesforce Setup has): every Setup page links to the part
-of the docs that explains it, served by the app (orgs.views.help_page).
+of the docs that explains it, served by the app (orgs.views.home.help_page).
 
 Each app declares its pages' topics from its AppConfig.ready(), as it does its Setup-tree
 entries, so orgs never names another app's URLs: `add("certadmin:certificate-", "certificates",

@@ -11,3 +11,8 @@ class OrgRequest(HttpRequest):
     org: Organization
     membership: Membership
     perms: frozenset[str]  # codenames of orgs.permissions the user holds in `org`
+
+
+def form_status(form: object) -> int:
+    """400 for a form page answering a submission with errors, else 200."""
+    return 400 if getattr(form, "is_bound", False) and getattr(form, "errors", None) else 200

@@ -6,7 +6,7 @@ from django.urls import include, path
 
 from certadmin import errors
 from certadmin.views import acme, idp, sso_login
-from orgs import views as org_views
+from orgs.views import home as org_home
 
 handler400 = errors.bad_request
 handler403 = errors.permission_denied
@@ -14,9 +14,9 @@ handler404 = errors.page_not_found
 handler500 = errors.server_error
 
 urlpatterns = [
-    path("", org_views.home, name="home"),
-    path("healthz", org_views.healthz, name="healthz"),
-    path("help/<slug:page>/", org_views.help_page, name="help"),
+    path("", org_home.home, name="home"),
+    path("healthz", org_home.healthz, name="healthz"),
+    path("help/<slug:page>/", org_home.help_page, name="help"),
     # ACME http-01 (RFC 8555 8.3): the CA fetches the answer here, without a login.
     path(
         ".well-known/acme-challenge/<str:challenge_token>",
