@@ -27,7 +27,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
-from certadmin import crypto, keystores  # noqa: E402
+from certadmin import keystores  # noqa: E402
+from certadmin.crypto import display  # noqa: E402
 from certadmin.models import Certificate  # noqa: E402
 from certadmin.services import certificates  # noqa: E402
 from certadmin.services import keystores as keystore_services  # noqa: E402
@@ -107,7 +108,7 @@ def main() -> None:
     t_read = time.perf_counter() - t
     t = time.perf_counter()
     for key in contents.keys:
-        crypto.describe(key.chain[0])
+        display.describe(key.chain[0])
     t_describe = time.perf_counter() - t
 
     # keytool: the same entries from PKCS#12 to JKS, one process.

@@ -43,7 +43,8 @@ from django.views.decorators.csrf import csrf_exempt  # noqa: E402
 from lxml import etree  # noqa: E402
 from signxml.verifier import SignatureConfiguration, XMLVerifier  # noqa: E402
 
-from certadmin import crypto, saml, saml_acs  # noqa: E402
+from certadmin import saml, saml_acs  # noqa: E402
+from certadmin.crypto import building, display, keypairs, parsing  # noqa: E402
 from certadmin.models import SamlAuthnRequest, SamlSsoConfig  # noqa: E402
 from certadmin.services import certificates  # noqa: E402
 from orgs.models import Membership  # noqa: E402
@@ -68,8 +69,8 @@ def main() -> None:
     decrypter = certificates.create_self_signed(
         org=org, label="Decrypt", unique_name="Decrypt", key_type="RSA-2048", acting_user=None
     )
-    idp_key = crypto.generate_private_key("RSA-2048")
-    idp_cert = crypto.build_self_signed(
+    idp_key = keypairs.generate_private_key("RSA-2048")
+    idp_cert = building.build_self_signed(
         idp_key, common_name="idp", org_unit="IdP", org_name="IdP", now=datetime.now(UTC)
     )
     config = SamlSsoConfig.objects.create(
@@ -78,7 +79,7 @@ def main() -> None:
         issuer="https://certadmin.example.test/bench",
         idp_entity_id="https://idp.example.test",
         idp_login_url="https://idp.example.test/sso",
-        idp_certificate_pem=crypto.certificate_pem(idp_cert),
+        idp_certificate_pem=display.certificate_pem(idp_cert),
         request_signing_certificate=signer,
         assertion_decryption_certificate=decrypter,
     )
@@ -86,7 +87,7 @@ def main() -> None:
     url = reverse("sso-acs", args=[org.public_id, config.uuid])
     home = reverse("orgs:setup-home", args=[org.public_id])
     acs_url = f"http://testserver{url}"
-    decrypt_cert = crypto.parse_certificates(decrypter.chain_pem.encode())[0]
+    decrypt_cert = parsing.parse_certificates(decrypter.chain_pem.encode())[0]
     responses = []
     for n in range(runs):
         request_id = saml.new_id()

@@ -21,7 +21,7 @@ from josepy.errors import DeserializationError
 from josepy.jwa import ES256, ES384, RS256, JWASignature
 from josepy.jwk import JWK, JWKEC, JWKRSA
 
-from certadmin.crypto import PrivateKey
+from certadmin.crypto.keypairs import PrivateKey
 
 USER_AGENT = "certadmin (acme-python)"
 HTTP_01 = "http-01"

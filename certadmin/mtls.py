@@ -25,7 +25,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from certadmin import crypto
+from certadmin.crypto import parsing
 from certadmin.models import MutualAuthCertificate
 from orgs import proxies
 from orgs.models import Organization
@@ -58,7 +58,7 @@ class ClientTls:
         if isinstance(source, bytes) or not source:
             return source or None
         # The proxy passes the client certificate first, then its chain.
-        ders = crypto.certificate_ders(unquote(source).encode("utf-8", "replace"))
+        ders = parsing.certificate_ders(unquote(source).encode("utf-8", "replace"))
         return ders[0] if ders else None
 
     @cached_property

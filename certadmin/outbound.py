@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from http_message_signatures import HTTPMessageSigner, algorithms
 from http_message_signatures.resolvers import HTTPSignatureKeyResolver
 
-from certadmin.crypto import PrivateKey
+from certadmin.crypto.keypairs import PrivateKey
 
 # What each request's signature covers: RFC 9421's request target, and the body through
 # Content-Digest (RFC 9530) whenever there is one.

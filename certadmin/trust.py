@@ -19,15 +19,10 @@ from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509 import verification
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from certadmin.crypto import (
-    ChainError,
-    certificate_ders,
-    fingerprint_hex,
-    issued_by,
-    name_to_string,
-    order_chain,
-    spki,
-)
+from certadmin.crypto.chains import ChainError, issued_by, order_chain
+from certadmin.crypto.display import fingerprint_hex, name_to_string
+from certadmin.crypto.keypairs import spki
+from certadmin.crypto.parsing import certificate_ders
 
 # A chain longer than this is refused rather than walked.
 MAX_DEPTH = 10

@@ -22,8 +22,8 @@ from django.test import Client
 from django.urls import get_resolver, reverse
 from django.utils.html import escape
 
-from certadmin import crypto as certadmin_crypto
 from certadmin import keystores
+from certadmin.crypto import parsing
 from certadmin.forms.callout import NamedCredentialForm
 from certadmin.forms.certificates import SignedCertificateUploadForm
 from certadmin.forms.keystores import ImportForm
@@ -184,14 +184,14 @@ UPLOAD_PATHS = [
         "certificate",
         SignedCertificateUploadForm,
         _signed,
-        (certadmin_crypto, "parse_certificates"),
+        (parsing, "parse_certificates"),
     ),
     UploadPath(
         "mutual-auth certificate upload",
         "certificate",
         MutualAuthUploadForm,
         _mutual_auth,
-        (certadmin_crypto, "parse_certificates"),
+        (parsing, "parse_certificates"),
     ),
     UploadPath(
         "keystore import page",
@@ -222,7 +222,7 @@ UPLOAD_PATHS = [
         "certificate",
         NamedCredentialForm,
         _named_credential,
-        (certadmin_crypto, "parse_certificates"),
+        (parsing, "parse_certificates"),
     ),
 ]  # fmt: skip
 

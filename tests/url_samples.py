@@ -97,12 +97,12 @@ def _mutual_auth(org: Organization) -> str:
     """A registered client certificate (stored directly: the upload checks have their tests)."""
     from cryptography import x509
 
-    from certadmin import crypto
+    from certadmin.crypto import display
     from certadmin.models import MutualAuthCertificate
     from tests.pem import make_certificate
 
     pem, _ = make_certificate(common_name="client.sample.test")
-    facts = crypto.describe(x509.load_pem_x509_certificate(pem))
+    facts = display.describe(x509.load_pem_x509_certificate(pem))
     certificate = MutualAuthCertificate.objects.create(
         organization=org,
         label="Sample client",

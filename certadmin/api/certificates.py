@@ -11,7 +11,6 @@ from django.utils import timezone
 from django.utils.translation import ngettext
 from ninja import Path, Query, Router
 
-from certadmin import crypto
 from certadmin.api.auth import ApiCaller, ApiRequest, TokenAuth
 from certadmin.api.errors import ApiError, invalid_query
 from certadmin.api.schemas import (
@@ -20,6 +19,7 @@ from certadmin.api.schemas import (
     CertificatePage,
     Error,
 )
+from certadmin.crypto import display, parsing
 from certadmin.models import Certificate
 from orgs import permissions
 
@@ -120,7 +120,7 @@ def certificate_detail(
     body = certificate_json(
         cert, base=_list_path(request.auth), now=timezone.now(), tz=request.auth.org.tzinfo
     )
-    chain = crypto.parse_certificates(cert.chain_pem.encode()) if cert.chain_pem else []
+    chain = parsing.parse_certificates(cert.chain_pem.encode()) if cert.chain_pem else []
     body["chain"] = [
         {
             "subject": facts.subject,
@@ -130,7 +130,7 @@ def certificate_detail(
             "not_after": facts.not_after,
             "fingerprint_sha256": facts.fingerprint.replace(":", "").lower(),
         }
-        for facts in map(crypto.describe, chain)
+        for facts in map(display.describe, chain)
     ]
     body["csr_available"] = bool(cert.csr_pem)
     return body

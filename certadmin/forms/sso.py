@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from certadmin import crypto
+from certadmin.crypto import display, parsing
 from certadmin.forms.certificates import CertificateChoiceField
 from certadmin.forms.replace import GENERATE, ReplacementForm
 from certadmin.forms.uploads import read_upload
@@ -123,7 +123,7 @@ class SsoConfigForm(forms.Form):
                 raise ValidationError("Upload the identity provider's certificate.")
             return None
         cert = sso_services.parse_idp_certificate(read_upload(upload, "certificate file"))
-        return crypto.certificate_pem(cert)
+        return display.certificate_pem(cert)
 
     def settings(self) -> sso_services.SsoSettings:
         data = self.cleaned_data
@@ -244,10 +244,10 @@ class ServiceProviderForm(forms.Form):
             return None
         data = read_upload(upload, "certificate file")
         try:
-            certs = crypto.parse_certificates(data, max_bytes=settings.CERTADMIN_UPLOAD_MAX_BYTES)
+            certs = parsing.parse_certificates(data, max_bytes=settings.CERTADMIN_UPLOAD_MAX_BYTES)
         except ValueError as exc:
             raise ValidationError(str(exc)) from exc
-        return crypto.certificate_pem(certs[0])  # a chain's first one is the SP's own
+        return display.certificate_pem(certs[0])  # a chain's first one is the SP's own
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 
-from certadmin import crypto
+from certadmin.crypto import parsing
 
 
 def read_upload(upload: "UploadedFile[bytes]", what: str = "file") -> bytes:
@@ -42,7 +42,7 @@ class CertificateFileField(forms.FileField):
             return None
         content = read_upload(upload, "certificate file")
         try:
-            crypto.parse_certificates(content, max_bytes=settings.CERTADMIN_UPLOAD_MAX_BYTES)
+            parsing.parse_certificates(content, max_bytes=settings.CERTADMIN_UPLOAD_MAX_BYTES)
         except ValueError as exc:
             raise ValidationError(str(exc)) from exc
         return content

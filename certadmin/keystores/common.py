@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from certadmin import ber
-from certadmin.crypto import spki
+from certadmin.crypto.keypairs import spki
 
 MIB = 1024 * 1024
 #: Total key-derivation iterations a store may ask for (MAC, encrypted safes, every key). A

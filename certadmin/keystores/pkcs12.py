@@ -19,7 +19,8 @@ from pyasn1.type import univ
 from pyasn1_modules import rfc4055, rfc5652, rfc7292
 
 from certadmin import ber
-from certadmin.crypto import issued_by, spki
+from certadmin.crypto.chains import issued_by
+from certadmin.crypto.keypairs import spki
 from certadmin.keystores.common import (
     _SECRET,
     _SECRET_REASON,

@@ -15,26 +15,26 @@ PROXY_PURPOSE = "certadmin.ProxyCertificate.private_key"
 def create_proxy_certificate(apps, schema_editor):
     """The built-in default proxy certificate (retired, SPEC 7): one RSA 2048 key pair per
     installation, generated now and sealed under the KEK like every private key."""
-    from certadmin import crypto
+    from certadmin.crypto import building, display, keypairs
     from keys import envelope
 
     ProxyCertificate = apps.get_model("certadmin", "ProxyCertificate")
     if ProxyCertificate.objects.exists():
         return
-    key = crypto.generate_private_key("RSA-2048")
-    cert = crypto.build_self_signed(
+    key = keypairs.generate_private_key("RSA-2048")
+    cert = building.build_self_signed(
         key,
         common_name="certadmin default proxy certificate",
         org_unit="certadmin",
         org_name="certadmin",
         now=django.utils.timezone.now(),
     )
-    facts = crypto.describe(cert)
+    facts = display.describe(cert)
     ProxyCertificate.objects.create(
-        private_key=envelope.seal(crypto.private_key_to_der(key), purpose=PROXY_PURPOSE),
-        chain_pem=crypto.certificate_pem(cert),
+        private_key=envelope.seal(keypairs.private_key_to_der(key), purpose=PROXY_PURPOSE),
+        chain_pem=display.certificate_pem(cert),
         subject=facts.subject,
-        fingerprint_sha256=crypto.fingerprint_hex(cert),
+        fingerprint_sha256=display.fingerprint_hex(cert),
         not_after=facts.not_after,
     )
 

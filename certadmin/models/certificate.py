@@ -18,7 +18,8 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
-from certadmin import crypto, naming
+from certadmin import naming
+from certadmin.crypto import display, keypairs
 from certadmin.querysets import CertificateQuerySet
 from keys.fields import SealedBinaryField
 from orgs import clock
@@ -115,12 +116,12 @@ class CertificateBase(models.Model):
 
     def apply_chain(self, chain: list[x509.Certificate]) -> None:
         """Take the chain (leaf first, then each issuer) and its leaf's facts into the fields."""
-        facts = crypto.describe(chain[0])
-        self.chain_pem = crypto.chain_pem(chain)
+        facts = display.describe(chain[0])
+        self.chain_pem = display.chain_pem(chain)
         self.subject = facts.subject[:1000]
         self.issuer = facts.issuer[:1000]
         self.serial = facts.serial[:80]
-        self.fingerprint_sha256 = crypto.fingerprint_hex(chain[0])
+        self.fingerprint_sha256 = display.fingerprint_hex(chain[0])
         self.not_before = facts.not_before
         self.not_after = facts.not_after
 
@@ -167,7 +168,7 @@ class Certificate(CertificateBase):
         SELF_SIGNED = "self_signed", "Self-Signed"
         CA_SIGNED = "ca_signed", "CA-Signed"
 
-    KEY_TYPE_CHOICES = [(code, crypto.key_type_label(code)) for code in crypto.KEY_TYPES]
+    KEY_TYPE_CHOICES = [(code, keypairs.key_type_label(code)) for code in keypairs.KEY_TYPES]
 
     organization = models.ForeignKey(
         "orgs.Organization", on_delete=models.CASCADE, related_name="certificates"
@@ -263,7 +264,7 @@ class Certificate(CertificateBase):
 
     @property
     def key_label(self) -> str:
-        return crypto.key_type_label(self.key_type)
+        return keypairs.key_type_label(self.key_type)
 
     @property
     def kind_label(self) -> str:

@@ -12,7 +12,7 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
-from certadmin import crypto
+from certadmin.crypto import keypairs
 from certadmin.querysets import SamlSsoConfigQuerySet
 from keys.fields import SealedBinaryField
 
@@ -21,7 +21,7 @@ from keys.fields import SealedBinaryField
 # choose it again. A fixed moment, not the migration's run time, so a CHECK constraint can say it.
 PROXY_RETIRED_AT = datetime(2026, 11, 28, tzinfo=UTC)
 # SAML's request signature methods are RSA ones, so every SAML use needs an RSA certificate.
-RSA_KEY_TYPES = tuple(k for k in crypto.KEY_TYPES if k.startswith("RSA-"))
+RSA_KEY_TYPES = tuple(k for k in keypairs.KEY_TYPES if k.startswith("RSA-"))
 
 
 class ProxyCertificate(models.Model):

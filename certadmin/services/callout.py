@@ -22,7 +22,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from http_message_signatures import HTTPMessageSigner
 
-from certadmin import crypto, naming, outbound
+from certadmin import naming, outbound
+from certadmin.crypto import display, parsing
 from certadmin.held import Held
 from certadmin.models import Certificate, NamedCredential
 from certadmin.services.certificates import load_private_key
@@ -66,10 +67,10 @@ def selectable_certificates(
 def parse_trust_bundle(data: bytes) -> str:
     """The CA certificates of an upload (PEM or DER) as PEM; ValidationError in words."""
     try:
-        certs = crypto.parse_certificates(data, max_bytes=settings.CERTADMIN_UPLOAD_MAX_BYTES)
+        certs = parsing.parse_certificates(data, max_bytes=settings.CERTADMIN_UPLOAD_MAX_BYTES)
     except ValueError as exc:
         raise ValidationError(str(exc)) from exc
-    return crypto.chain_pem(certs)
+    return display.chain_pem(certs)
 
 
 def name_problems(name: str) -> list[str]:
@@ -242,7 +243,7 @@ def trusted_cas(credential: NamedCredential) -> list[tuple[str, str, datetime]]:
     """The uploaded CA certificates of a credential: (subject, issuer, expiry) each."""
     if not credential.trust_pem:
         return []
-    certs = crypto.parse_certificates(credential.trust_pem.encode())
+    certs = parsing.parse_certificates(credential.trust_pem.encode())
     return [outbound.describe_certificate(c) for c in certs]
 
 
@@ -282,7 +283,7 @@ def _prepare(credential: NamedCredential, handshake: outbound.Handshake | None =
     key = load_private_key(cert)
     context = outbound.client_context(
         key,
-        crypto.parse_certificates(cert.chain_pem.encode()),
+        parsing.parse_certificates(cert.chain_pem.encode()),
         trust=credential.trust,
         trust_pem=credential.trust_pem,
         certifi_path=certifi.where(),

@@ -11,7 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from certadmin import crypto, usage
+from certadmin import usage
+from certadmin.crypto import building, chains, display, keypairs, parsing
 from certadmin.models import Certificate
 from keys import envelope
 from orgs.models import Organization
@@ -22,14 +23,14 @@ SECTION = "Certificate and Key Management"
 PRIVATE_KEY_PURPOSE = "certadmin.Certificate.private_key"
 
 
-def _seal_key(key: crypto.PrivateKey) -> bytes:
-    return envelope.seal(crypto.private_key_to_der(key), purpose=PRIVATE_KEY_PURPOSE)
+def _seal_key(key: keypairs.PrivateKey) -> bytes:
+    return envelope.seal(keypairs.private_key_to_der(key), purpose=PRIVATE_KEY_PURPOSE)
 
 
-def load_private_key(certificate: Certificate) -> crypto.PrivateKey:
+def load_private_key(certificate: Certificate) -> keypairs.PrivateKey:
     """The certificate's private key, opened from its sealed blob (validated on the way in)."""
     der = envelope.open_sealed(bytes(certificate.private_key), purpose=PRIVATE_KEY_PURPOSE)
-    return crypto.load_private_key_der(der, trusted=True)
+    return keypairs.load_private_key_der(der, trusted=True)
 
 
 def private_key_der(certificate: Certificate) -> bytes:
@@ -66,13 +67,13 @@ def create_self_signed(
 ) -> Certificate:
     """Generate a key pair and a self-signed certificate (SPEC 2.1)."""
     Certificate.check_names(org=org, label=label, unique_name=unique_name)
-    if key_type not in crypto.KEY_TYPES:
+    if key_type not in keypairs.KEY_TYPES:
         raise ValidationError(
             {"key_type": ["Choose RSA 2048, 3072 or 4096, or ECDSA P-256/P-384."]}
         )
     now = now or timezone.now()
-    key = crypto.generate_private_key(key_type)
-    cert = crypto.build_self_signed(
+    key = keypairs.generate_private_key(key_type)
+    cert = building.build_self_signed(
         key, common_name=unique_name, org_unit=org.public_id, org_name=org.name, now=now
     )
     certificate = Certificate(
@@ -124,15 +125,15 @@ def create_ca_signed(
 ) -> Certificate:
     """Generate a key pair and a PKCS#10 request; the certificate awaits its signed chain."""
     Certificate.check_names(org=org, label=label, unique_name=unique_name)
-    if key_type not in crypto.KEY_TYPES:
+    if key_type not in keypairs.KEY_TYPES:
         raise ValidationError(
             {"key_type": ["Choose RSA 2048, 3072 or 4096, or ECDSA P-256/P-384."]}
         )
     if subject.country and (len(subject.country) != 2 or not subject.country.isalpha()):
         raise ValidationError({"country": ["The Country Code must be two letters, like US or DE."]})
-    key = crypto.generate_private_key(key_type)
+    key = keypairs.generate_private_key(key_type)
     try:
-        csr = crypto.build_csr(
+        csr = building.build_csr(
             key,
             common_name=subject.common_name,
             email=subject.email,
@@ -154,8 +155,8 @@ def create_ca_signed(
         exportable=exportable,
         private_key=_seal_key(key),
         subject_fields=subject.__dict__,
-        csr_pem=crypto.csr_pem(csr),
-        subject=crypto.name_to_string(csr.subject),
+        csr_pem=display.csr_pem(csr),
+        subject=display.name_to_string(csr.subject),
         created_by=acting_user,
         modified_by=acting_user,
         created_at=now,
@@ -194,15 +195,15 @@ def upload_signed_certificate(
             f"{certificate.unique_name} is self-signed."
         )
     try:
-        certs = crypto.parse_certificates(data, max_bytes=settings.CERTADMIN_UPLOAD_MAX_BYTES)
+        certs = parsing.parse_certificates(data, max_bytes=settings.CERTADMIN_UPLOAD_MAX_BYTES)
     except ValueError as exc:
         raise ValidationError(str(exc)) from exc
     key = load_private_key(certificate)
-    leaf = crypto.find_leaf_for_key(certs, key.public_key())
+    leaf = chains.find_leaf_for_key(certs, key.public_key())
     if leaf is None:
         raise ValidationError("The certificate does not match this certificate's private key.")
     try:
-        chain = crypto.order_chain(leaf, certs)
+        chain = chains.order_chain(leaf, certs)
     except ValueError as exc:
         raise ValidationError(str(exc)) from exc
     updating = not certificate.is_awaiting_signature
@@ -243,13 +244,13 @@ def _keep_stored_chain(
     words for the page.
 
     The uploaded file is complete when its top is a root; otherwise the stored intermediates
-    (and root) that still sign it are kept (crypto.complete_chain), and those that no longer
+    (and root) that still sign it are kept (chains.complete_chain), and those that no longer
     do are dropped: both are said.
     """
-    stored = crypto.parse_certificates(certificate.chain_pem.encode())
-    full, added = crypto.complete_chain(chain, stored)
-    kept = {crypto.fingerprint_hex(c) for c in full}
-    dropped = [c for c in stored[1:] if crypto.fingerprint_hex(c) not in kept]
+    stored = parsing.parse_certificates(certificate.chain_pem.encode())
+    full, added = chains.complete_chain(chain, stored)
+    kept = {display.fingerprint_hex(c) for c in full}
+    dropped = [c for c in stored[1:] if display.fingerprint_hex(c) not in kept]
     notes = []
     if added:
         names = ", ".join(_short_name(c) for c in added)
@@ -271,7 +272,7 @@ def _keep_stored_chain(
 def _short_name(cert: x509.Certificate) -> str:
     """'Test Intermediate CA': the common name, or the whole subject when it has none."""
     names = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
-    return f"'{names[0].value!s}'" if names else f"'{crypto.name_to_string(cert.subject)}'"
+    return f"'{names[0].value!s}'" if names else f"'{display.name_to_string(cert.subject)}'"
 
 
 def _count(n: int, noun: str) -> str:

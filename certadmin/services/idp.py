@@ -14,7 +14,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from certadmin import crypto, saml, saml_acs
+from certadmin import saml, saml_acs
+from certadmin.crypto import display, parsing
 from certadmin.models import ServiceProvider
 from certadmin.services import certificates
 from certadmin.services import sso as sso_services
@@ -72,8 +73,8 @@ def save_service_provider(
     if data.certificate_pem is not None:
         if data.certificate_pem:
             cert = sso_services.parse_idp_certificate(data.certificate_pem.encode())
-            sp.certificate_pem = crypto.certificate_pem(cert)
-            sp.certificate_subject = crypto.name_to_string(cert.subject)
+            sp.certificate_pem = display.certificate_pem(cert)
+            sp.certificate_subject = display.name_to_string(cert.subject)
             sp.certificate_not_after = cert.not_valid_after_utc
         else:
             sp.certificate_pem, sp.certificate_subject, sp.certificate_not_after = "", "", None
@@ -115,7 +116,9 @@ def delete_service_provider(*, sp: ServiceProvider, acting_user: User | None) ->
 
 
 def _certificate(sp: ServiceProvider) -> x509.Certificate | None:
-    return crypto.parse_certificates(sp.certificate_pem.encode())[0] if sp.certificate_pem else None
+    return (
+        parsing.parse_certificates(sp.certificate_pem.encode())[0] if sp.certificate_pem else None
+    )
 
 
 def _name_id(sp: ServiceProvider, membership: Membership) -> str:
@@ -171,7 +174,7 @@ def _answer(
         attributes=_attributes(sp, membership),
         now=now,
         key=key,
-        chain=crypto.parse_certificates(idp.certificate.chain_pem.encode()),
+        chain=parsing.parse_certificates(idp.certificate.chain_pem.encode()),
         encrypt_to=encrypt_to,
     )
     record_audit(

@@ -13,7 +13,8 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from certadmin import crypto, keystores, naming
+from certadmin import keystores, naming
+from certadmin.crypto import display, keypairs
 from certadmin.models import Certificate
 from certadmin.services.certificates import PRIVATE_KEY_PURPOSE, SECTION
 from keys import envelope
@@ -143,7 +144,7 @@ def _key_type(alias: str, key: object) -> str:
             raise ValidationError(f"{BAD_RSA_SIZE} The key '{alias}' has {key.key_size} bits.")
     elif not isinstance(key, ec.EllipticCurvePrivateKey):
         raise ValidationError(f"{NOT_RSA} ('{alias}')")
-    key_type = crypto.key_type_of(key.public_key())
+    key_type = keypairs.key_type_of(key.public_key())
     if key_type is None:
         raise ValidationError(
             f"{NOT_RSA} The key '{alias}' is an elliptic-curve key on a curve other than "
@@ -263,7 +264,7 @@ def _new_row(
     if naming_problem:
         raise ValidationError(naming_problem)
     leaf = entry.chain[0]
-    facts = crypto.describe(leaf)
+    facts = display.describe(leaf)
     der = entry.private_key.private_bytes(
         serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
@@ -275,11 +276,11 @@ def _new_row(
         key_type=key_type,
         exportable=True,
         private_key=envelope.seal(der, purpose=PRIVATE_KEY_PURPOSE),
-        chain_pem=crypto.chain_pem(entry.chain),
+        chain_pem=display.chain_pem(entry.chain),
         subject=facts.subject,
         issuer=facts.issuer,
         serial=facts.serial,
-        fingerprint_sha256=crypto.fingerprint_hex(leaf),
+        fingerprint_sha256=display.fingerprint_hex(leaf),
         not_before=facts.not_before,
         not_after=facts.not_after,
         created_at=now,

@@ -12,7 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from certadmin import crypto, trust
+from certadmin import trust
+from certadmin.crypto import display, parsing
 from certadmin.models import MutualAuthCertificate
 from orgs.models import Organization
 from orgs.services.audit import record_audit
@@ -92,7 +93,7 @@ def upload_mutual_auth_certificate(
     now = now or timezone.now()
     MutualAuthCertificate.check_names(org=org, label=label, unique_name=unique_name)
     try:
-        certs = crypto.parse_certificates(data, max_bytes=settings.CERTADMIN_UPLOAD_MAX_BYTES)
+        certs = parsing.parse_certificates(data, max_bytes=settings.CERTADMIN_UPLOAD_MAX_BYTES)
         checked = trust.check_client_certificate(
             certs,
             anchors=[] if _single_self_signed(certs) else trusted_roots(),
@@ -102,7 +103,7 @@ def upload_mutual_auth_certificate(
     except ValueError as exc:  # CertificateParseError, ClientCertificateError
         raise ValidationError({"certificate": [str(exc)]}) from exc
 
-    fingerprint = crypto.fingerprint_hex(checked.leaf)
+    fingerprint = display.fingerprint_hex(checked.leaf)
     _refuse_if_registered(org, fingerprint)
     certificate = MutualAuthCertificate(
         organization=org,

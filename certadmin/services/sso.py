@@ -12,7 +12,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Field, QuerySet
 from django.utils import timezone
 
-from certadmin import crypto, saml, usage
+from certadmin import saml, usage
+from certadmin.crypto import display, keypairs, parsing
 from certadmin.models import Certificate, IdentityProvider, ProxyCertificate, SamlSsoConfig
 from certadmin.models.sso import RSA_KEY_TYPES
 from certadmin.services import certificates
@@ -101,7 +102,7 @@ def check_selectable(
 def parse_idp_certificate(data: bytes) -> x509.Certificate:
     """The identity provider's certificate from an upload (PEM or DER); ValidationError."""
     try:
-        certs = crypto.parse_certificates(data, max_bytes=settings.CERTADMIN_UPLOAD_MAX_BYTES)
+        certs = parsing.parse_certificates(data, max_bytes=settings.CERTADMIN_UPLOAD_MAX_BYTES)
     except ValueError as exc:
         raise ValidationError(str(exc)) from exc
     if len(certs) != 1:
@@ -152,10 +153,10 @@ def _apply(config: SamlSsoConfig, data: SsoSettings, *, now: datetime) -> list[s
         changed.append("Assertion Decryption Certificate")
     if data.idp_certificate_pem is not None:
         idp_cert = parse_idp_certificate(data.idp_certificate_pem.encode())
-        pem = crypto.certificate_pem(idp_cert)
+        pem = display.certificate_pem(idp_cert)
         if pem != config.idp_certificate_pem:
             config.idp_certificate_pem = pem
-            config.idp_certificate_subject = crypto.name_to_string(idp_cert.subject)
+            config.idp_certificate_subject = display.name_to_string(idp_cert.subject)
             config.idp_certificate_not_after = idp_cert.not_valid_after_utc
             changed.append("Identity Provider Certificate")
     if not config.idp_certificate_pem:
@@ -254,10 +255,10 @@ def delete_sso_config(*, config: SamlSsoConfig, acting_user: User | None) -> Non
 
 
 def _chain(pem: str) -> list[x509.Certificate]:
-    return crypto.parse_certificates(pem.encode())
+    return parsing.parse_certificates(pem.encode())
 
 
-def _rsa(key: crypto.PrivateKey) -> rsa.RSAPrivateKey:
+def _rsa(key: keypairs.PrivateKey) -> rsa.RSAPrivateKey:
     """SAML's signature methods are RSA ones: check_selectable admits RSA certificates only,
     and the proxy and Identity Provider keys are made RSA; saml.sign() refuses others alike."""
     if not isinstance(key, rsa.RSAPrivateKey):
@@ -271,7 +272,7 @@ def request_signer(config: SamlSsoConfig) -> tuple[rsa.RSAPrivateKey, list[x509.
         proxy = config.proxy_certificate
         assert proxy is not None
         der = envelope.open_sealed(bytes(proxy.private_key), purpose=PROXY_KEY_PURPOSE)
-        return _rsa(crypto.load_private_key_der(der, trusted=True)), _chain(proxy.chain_pem)
+        return _rsa(keypairs.load_private_key_der(der, trusted=True)), _chain(proxy.chain_pem)
     certificate = config.request_signing_certificate
     assert certificate is not None
     return _rsa(certificates.load_private_key(certificate)), _chain(certificate.chain_pem)
@@ -279,7 +280,7 @@ def request_signer(config: SamlSsoConfig) -> tuple[rsa.RSAPrivateKey, list[x509.
 
 def certificate_pem(source: Certificate | ProxyCertificate) -> str:
     """The PEM of a certificate's leaf (what metadata and signatures carry)."""
-    return crypto.certificate_pem(_chain(source.chain_pem)[0])
+    return display.certificate_pem(_chain(source.chain_pem)[0])
 
 
 def signer_pem(config: SamlSsoConfig) -> str:

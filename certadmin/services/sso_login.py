@@ -18,7 +18,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from certadmin import crypto, saml, saml_acs
+from certadmin import saml, saml_acs
+from certadmin.crypto import parsing
 from certadmin.held import Held
 from certadmin.models import Certificate, SamlAuthnRequest, SamlConsumedAssertion, SamlSsoConfig
 from certadmin.services import certificates
@@ -203,7 +204,7 @@ def expected(config: SamlSsoConfig, *, now: datetime) -> saml_acs.Expected:
     decrypter = config.assertion_decryption_certificate
     return saml_acs.Expected(
         idp_entity_id=config.idp_entity_id,
-        idp_certificate=crypto.parse_certificates(config.idp_certificate_pem.encode())[0],
+        idp_certificate=parsing.parse_certificates(config.idp_certificate_pem.encode())[0],
         audience=config.issuer,
         acs_url=sso_services.acs_url(config),
         now=now,

@@ -177,11 +177,11 @@ def certificate_detail(request: OrgRequest, certificate: str) -> HttpResponse:
 
 
 def _chain_facts(cert: Certificate) -> list[object]:
-    from certadmin import crypto
+    from certadmin.crypto import display, parsing
 
     if not cert.chain_pem:
         return []
-    return [crypto.describe(c) for c in crypto.parse_certificates(cert.chain_pem.encode())]
+    return [display.describe(c) for c in parsing.parse_certificates(cert.chain_pem.encode())]
 
 
 @require_http_methods(["GET", "POST"])

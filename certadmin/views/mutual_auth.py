@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from certadmin import crypto
+from certadmin.crypto import display, parsing
 from certadmin.forms.mutual_auth import MutualAuthUploadForm
 from certadmin.models import MutualAuthCertificate
 from certadmin.services import mutual_auth as services
@@ -93,7 +93,7 @@ def mutual_auth_detail(request: OrgRequest, mutual_auth: str) -> HttpResponse:
     cert = get_for_member(
         request, MutualAuthCertificate.objects.select_related("created_by"), PERM, uuid=mutual_auth
     )
-    chain = [crypto.describe(c) for c in crypto.parse_certificates(cert.chain_pem.encode())]
+    chain = [display.describe(c) for c in parsing.parse_certificates(cert.chain_pem.encode())]
     ctx = {"certificate": cert, "badge": cert.badge(), "chain": chain}
     return render(request, "certadmin/mutual_auth_detail.html", ctx)
 

@@ -8,7 +8,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from certadmin import acme_client, crypto
+from certadmin import acme_client
+from certadmin.crypto import display, keypairs, parsing
 from certadmin.models import AcmeAccount, AcmeChallenge, AcmeOrder, Certificate
 from certadmin.services import certificates
 from certadmin.services.acme import accounts, orders
@@ -38,8 +39,10 @@ def test_new_certificate_over_http_01_verifies_against_pebbles_root(
     assert certificate.not_after is not None
     assert "OK" in verify_with_openssl(certificate.chain_pem, pebble.issuing_roots(), tmp_path)
     # The key is the certificate's own, sealed; the order keeps none, the challenges are gone.
-    leaf = crypto.parse_certificates(certificate.chain_pem.encode())[0]
-    assert crypto.private_key_matches_certificate(certificates.load_private_key(certificate), leaf)
+    leaf = parsing.parse_certificates(certificate.chain_pem.encode())[0]
+    assert keypairs.private_key_matches_certificate(
+        certificates.load_private_key(certificate), leaf
+    )
     assert order.private_key is None
     assert not AcmeChallenge.objects.exists()
     assert certificate.acme.domains == ["www.acme.test", "acme.test"]
@@ -230,8 +233,8 @@ def test_revoked_at_the_ca_from_the_delete_page(
     with pytest.raises(acme_client.AcmeProblem, match="alreadyRevoked"):
         acme_client.revoke(
             accounts.client_for(account),
-            crypto.certificate_pem(
-                crypto.parse_certificates(certificate.chain_pem.encode())[0]
+            display.certificate_pem(
+                parsing.parse_certificates(certificate.chain_pem.encode())[0]
             ).encode(),
             4,
         )

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from certadmin import crypto
+from certadmin.crypto import keypairs
 from certadmin.models import AcmeAccount, AcmeCertificate, Certificate
 from certadmin.services import certificates
 from certadmin.services.acme import orders, renewal
@@ -73,8 +73,8 @@ def test_renewal_switches_every_use_to_a_new_key_in_one_step(
     assert new.label == old.label
     old.refresh_from_db()
     assert old.replaced_by == new
-    assert crypto.private_key_to_der(certificates.load_private_key(new)) != (
-        crypto.private_key_to_der(certificates.load_private_key(old))
+    assert keypairs.private_key_to_der(certificates.load_private_key(new)) != (
+        keypairs.private_key_to_der(certificates.load_private_key(old))
     )
     assert new.not_after
     assert old.not_after
@@ -98,8 +98,8 @@ def test_keeps_the_key_when_asked(account: AcmeAccount, acme: Organization) -> N
 
     new = renewal.renew(acme_cert=AcmeCertificate.objects.get(), now=due_time(old))
 
-    assert crypto.private_key_to_der(certificates.load_private_key(new)) == (
-        crypto.private_key_to_der(certificates.load_private_key(old))
+    assert keypairs.private_key_to_der(certificates.load_private_key(new)) == (
+        keypairs.private_key_to_der(certificates.load_private_key(old))
     )
 
 

@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
 
-from certadmin import crypto
+from certadmin.crypto import keypairs
 from certadmin.services.certificates import create_self_signed
 from orgs.models import Organization
 from tests.browser.conftest import log_in
@@ -27,7 +27,7 @@ def _expiring_in(org: Organization, label: str, days: int) -> None:
         unique_name=label.replace(" ", "_"),
         key_type="EC-P256",
         acting_user=None,
-        now=expires - timedelta(days=crypto.validity_days("EC-P256")),
+        now=expires - timedelta(days=keypairs.validity_days("EC-P256")),
     )
 
 

@@ -17,7 +17,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from certadmin import crypto
+from certadmin.crypto import keypairs
 from certadmin.models import Certificate
 from certadmin.services.certificates import create_self_signed
 from notifications.services import send_expiry_notices
@@ -47,7 +47,7 @@ def _certificate(org: Organization, name: str, expires: datetime) -> Certificate
         unique_name=name,
         key_type="EC-P256",
         acting_user=None,
-        now=expires - timedelta(days=crypto.validity_days("EC-P256")),
+        now=expires - timedelta(days=keypairs.validity_days("EC-P256")),
     )
 
 

@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.utils import timezone
 from lxml import etree
 
-from certadmin import crypto, saml
+from certadmin import saml
+from certadmin.crypto import building, display, keypairs
 from certadmin.saml import SAML, SAMLP
 
 with warnings.catch_warnings():  # pysaml2 still names a cipher mode cryptography moved
@@ -37,10 +38,10 @@ BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
 
 
 @cache
-def idp_key_and_certificate() -> tuple[crypto.PrivateKey, x509.Certificate]:
+def idp_key_and_certificate() -> tuple[keypairs.PrivateKey, x509.Certificate]:
     """The test identity provider's RSA key and self-signed certificate (made once)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # not fast_rsa's pool
-    cert = crypto.build_self_signed(
+    cert = building.build_self_signed(
         key, common_name="idp.example.test", org_unit="IdP", org_name="Example IdP",
         now=timezone.now() - timedelta(days=1),
     )  # fmt: skip
@@ -48,10 +49,10 @@ def idp_key_and_certificate() -> tuple[crypto.PrivateKey, x509.Certificate]:
 
 
 @cache
-def other_key_and_certificate() -> tuple[crypto.PrivateKey, x509.Certificate]:
+def other_key_and_certificate() -> tuple[keypairs.PrivateKey, x509.Certificate]:
     """A key the configuration does not trust (the "signed by another key" attack)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # not fast_rsa's pool
-    cert = crypto.build_self_signed(
+    cert = building.build_self_signed(
         key, common_name="idp.example.test", org_unit="IdP", org_name="Example IdP",
         now=timezone.now() - timedelta(days=1),
     )  # fmt: skip
@@ -59,7 +60,7 @@ def other_key_and_certificate() -> tuple[crypto.PrivateKey, x509.Certificate]:
 
 
 def idp_certificate_pem() -> str:
-    return crypto.certificate_pem(idp_key_and_certificate()[1])
+    return display.certificate_pem(idp_key_and_certificate()[1])
 
 
 @cache
@@ -74,7 +75,7 @@ def _idp_files() -> tuple[str, str]:
             serialization.NoEncryption(),
         )
     )
-    cert_file.write_text(crypto.certificate_pem(cert))
+    cert_file.write_text(display.certificate_pem(cert))
     return str(key_file), str(cert_file)
 
 
@@ -248,9 +249,9 @@ SP_ACS_URL = "https://app.example.test/acs"
 
 
 @cache
-def sp_key_and_certificate() -> tuple[crypto.PrivateKey, x509.Certificate]:
+def sp_key_and_certificate() -> tuple[keypairs.PrivateKey, x509.Certificate]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    cert = crypto.build_self_signed(
+    cert = building.build_self_signed(
         key, common_name="app.example.test", org_unit="SP", org_name="Example App",
         now=timezone.now() - timedelta(days=1),
     )  # fmt: skip
@@ -269,7 +270,7 @@ def _sp_files() -> tuple[str, str]:
             serialization.NoEncryption(),
         )
     )
-    cert_file.write_text(crypto.certificate_pem(cert))
+    cert_file.write_text(display.certificate_pem(cert))
     return str(key_file), str(cert_file)
 
 

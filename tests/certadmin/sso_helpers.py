@@ -17,7 +17,7 @@ import pytest
 from django.apps import apps as django_apps
 from django.utils import timezone
 
-from certadmin import crypto
+from certadmin.crypto import building, display, keypairs
 from certadmin.models import Certificate, ProxyCertificate, SamlSsoConfig
 from certadmin.models.sso import PROXY_RETIRED_AT
 from orgs.models import Organization
@@ -29,19 +29,19 @@ METADATA_NODE = "urn:oasis:names:tc:SAML:2.0:metadata:EntityDescriptor"
 
 
 @cache
-def _rsa_keys() -> tuple[crypto.PrivateKey, ...]:
-    return tuple(crypto.generate_private_key("RSA-2048") for _ in range(3))
+def _rsa_keys() -> tuple[keypairs.PrivateKey, ...]:
+    return tuple(keypairs.generate_private_key("RSA-2048") for _ in range(3))
 
 
 @pytest.fixture
 def fast_rsa(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = crypto.generate_private_key
+    real = keypairs.generate_private_key
     pool = itertools.cycle(_rsa_keys())
 
-    def generate(key_type: str) -> crypto.PrivateKey:
+    def generate(key_type: str) -> keypairs.PrivateKey:
         return next(pool) if key_type == "RSA-2048" else real(key_type)
 
-    monkeypatch.setattr(crypto, "generate_private_key", generate)
+    monkeypatch.setattr(keypairs, "generate_private_key", generate)
 
 
 def rsa_certificate(org: Organization, name: str = "Sso_Signing") -> Certificate:
@@ -55,12 +55,12 @@ def idp_certificate_pem() -> bytes:
 
 @cache
 def idp_certificate_text() -> str:
-    key = crypto.generate_private_key("EC-P256")
-    cert = crypto.build_self_signed(
+    key = keypairs.generate_private_key("EC-P256")
+    cert = building.build_self_signed(
         key, common_name="idp.example.test", org_unit="IdP", org_name="Example IdP",
         now=timezone.now(),
     )  # fmt: skip
-    return crypto.certificate_pem(cert)
+    return display.certificate_pem(cert)
 
 
 def proxy_certificate() -> ProxyCertificate:

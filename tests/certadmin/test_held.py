@@ -9,7 +9,8 @@ import pytest
 import xmlsec
 from cryptography.hazmat.primitives import serialization
 
-from certadmin import crypto, saml, saml_acs
+from certadmin import saml, saml_acs
+from certadmin.crypto import building, keypairs
 from certadmin.held import Held
 
 
@@ -67,14 +68,14 @@ def test_per_thread_entries_are_not_shared_and_clear_reaches_every_thread() -> N
     assert held.get("k", object) is not mine
 
 
-def _key_and_certificate(name: str) -> tuple[crypto.PrivateKey, object]:
-    key = crypto.generate_private_key("RSA-2048")
-    return key, crypto.build_self_signed(
+def _key_and_certificate(name: str) -> tuple[keypairs.PrivateKey, object]:
+    key = keypairs.generate_private_key("RSA-2048")
+    return key, building.build_self_signed(
         key, common_name=name, org_unit=name, org_name=name, now=datetime.now(UTC)
     )
 
 
-def _decrypt(body: bytes, key: crypto.PrivateKey) -> bytes:
+def _decrypt(body: bytes, key: keypairs.PrivateKey) -> bytes:
     document = saml_acs.parse_document(body)
     data = document.find(f".//{{{saml_acs.XENC}}}EncryptedData")
     pem = key.private_bytes(

@@ -18,7 +18,8 @@ from django.urls import reverse
 from django.utils.html import escape
 from pytest_django.asserts import assertContains
 
-from certadmin import crypto, keystores
+from certadmin import keystores
+from certadmin.crypto import parsing
 from certadmin.models import Certificate
 from certadmin.services import keystores as services
 from certadmin.services.certificates import load_private_key, upload_signed_certificate
@@ -254,6 +255,6 @@ def test_a_keystore_uploaded_as_a_certificate_points_to_import_from_keystore(
 
 
 def test_one_der_certificate_still_reads(stores: dict[str, Path]) -> None:
-    (cert,) = crypto.parse_certificates(stores["payments.der"].read_bytes())
+    (cert,) = parsing.parse_certificates(stores["payments.der"].read_bytes())
 
     assert "payments key" in cert.subject.rfc4514_string().lower()

@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
+from certadmin.crypto import display
 from certadmin.models import ServiceProvider
 from certadmin.services import sso as sso_services
 from orgs.models import AuditEvent, Organization
@@ -34,7 +35,7 @@ def sp(acme: Organization, alice: User) -> ServiceProvider:
         name="Wiki",
         entity_id=peers.SP_ENTITY_ID,
         acs_url=peers.SP_ACS_URL,
-        certificate_pem=sso_services.crypto.certificate_pem(peers.sp_key_and_certificate()[1]),
+        certificate_pem=display.certificate_pem(peers.sp_key_and_certificate()[1]),
         subject=ServiceProvider.Subject.EMAIL,
         name_id_format=ServiceProvider.NameIdFormat.EMAIL,
         attribute_mapping={"mail": "email", "uid": "username"},
@@ -153,7 +154,7 @@ def test_request_signed_by_another_key_is_refused(
     from saml2 import BINDING_HTTP_REDIRECT
     from saml2.xmldsig import SIG_RSA_SHA256
 
-    other = sso_services.crypto.certificate_pem(peers.other_key_and_certificate()[1])
+    other = display.certificate_pem(peers.other_key_and_certificate()[1])
     ServiceProvider.objects.filter(pk=sp.pk).update(certificate_pem=other)
     app = peers.pysaml2_sp(idp_metadata(acme))
     with warnings.catch_warnings():

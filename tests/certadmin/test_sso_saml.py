@@ -13,7 +13,8 @@ from django.test import Client
 from django.urls import reverse
 from lxml import etree
 
-from certadmin import crypto, saml
+from certadmin import saml
+from certadmin.crypto import building, display, keypairs
 from certadmin.services import sso
 from orgs.models import Organization
 from tests.certadmin.sso_helpers import (  # noqa: F401
@@ -96,8 +97,8 @@ def test_sp_metadata_carries_and_verifies_with_the_request_signing_certificate(
     assert ok, output
     signing = _embedded(metadata, "//md:KeyDescriptor[@use='signing']//ds:X509Certificate")
     encryption = _embedded(metadata, "//md:KeyDescriptor[@use='encryption']//ds:X509Certificate")
-    assert crypto.certificate_pem(signing) == shown
-    assert crypto.fingerprint_hex(encryption) == decrypter.fingerprint_sha256
+    assert display.certificate_pem(signing) == shown
+    assert display.fingerprint_hex(encryption) == decrypter.fingerprint_sha256
     root = etree.fromstring(metadata)
     assert root.get("entityID") == config.issuer
     assert root.xpath("//md:SPSSODescriptor/@AuthnRequestsSigned", namespaces=NS) == ["true"]
@@ -122,9 +123,9 @@ def test_a_tampered_request_or_another_certificate_fails_verification(
     config = make_config(acme, signer=rsa_certificate(acme))
     request = _download(sso_client, "sso-authn-request", acme, config.uuid)
     shown = _shown_pem(sso_client, config.get_absolute_url(), "request-signing-certificate-pem")
-    other_key = crypto.generate_private_key("RSA-3072")
-    other = crypto.certificate_pem(
-        crypto.build_self_signed(
+    other_key = keypairs.generate_private_key("RSA-3072")
+    other = display.certificate_pem(
+        building.build_self_signed(
             other_key, common_name="Other", org_unit="x", org_name="x", now=datetime.now(UTC)
         )
     )
@@ -148,13 +149,13 @@ def test_idp_metadata_verifies_with_the_certificate_the_page_shows(
     ok, output = xmlsec1_verify(metadata, shown, METADATA_NODE)
     assert ok, output
     signing = _embedded(metadata, "//md:IDPSSODescriptor/md:KeyDescriptor//ds:X509Certificate")
-    assert crypto.fingerprint_hex(signing) == certificate.fingerprint_sha256
+    assert display.fingerprint_hex(signing) == certificate.fingerprint_sha256
     assert etree.fromstring(metadata).get("entityID") == f"http://testserver/o/{acme.public_id}/idp"
 
 
 def test_saml_signing_refuses_an_ecdsa_key_and_unknown_methods() -> None:
-    key = crypto.generate_private_key("EC-P256")
-    cert = crypto.build_self_signed(
+    key = keypairs.generate_private_key("EC-P256")
+    cert = building.build_self_signed(
         key, common_name="x", org_unit="x", org_name="x", now=datetime.now(UTC)
     )
     root = etree.Element(f"{{{saml.SAMLP}}}AuthnRequest", ID=saml.new_id())

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django.contrib.auth.models import User
 from django.db import connection
 
-from certadmin import crypto
+from certadmin.crypto import keypairs
 from certadmin.models import Certificate
 from certadmin.services import certificates as cert_services
 from orgs import permissions
@@ -63,7 +63,7 @@ def in_days(days: int, *, at: datetime = NOON) -> datetime:
 
 def expiring(org: Organization, name: str, at: datetime) -> Certificate:
     """A real self-signed certificate of `org` whose notAfter is `at` (whole seconds)."""
-    return self_signed(org, name, now=at - timedelta(days=crypto.validity_days("EC-P256")))
+    return self_signed(org, name, now=at - timedelta(days=keypairs.validity_days("EC-P256")))
 
 
 def ca_signed_expiring(org: Organization, name: str, at: datetime) -> Certificate:

@@ -10,7 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from certadmin import acme_client, crypto
+from certadmin import acme_client
+from certadmin.crypto import keypairs
 from certadmin.models import AcmeAccount
 from keys import envelope
 from orgs.models import Organization
@@ -31,9 +32,9 @@ def endpoint(account: AcmeAccount) -> acme_client.Endpoint:
     )
 
 
-def account_key(account: AcmeAccount) -> crypto.PrivateKey:
+def account_key(account: AcmeAccount) -> keypairs.PrivateKey:
     der = envelope.open_sealed(bytes(account.account_key), purpose=ACCOUNT_KEY_PURPOSE)
-    return crypto.load_private_key_der(der, trusted=True)
+    return keypairs.load_private_key_der(der, trusted=True)
 
 
 def client_for(account: AcmeAccount) -> ClientV2:
@@ -96,7 +97,7 @@ def create_account(
         eab_hmac_key=_seal_text(eab_hmac_key, EAB_PURPOSE) if eab_hmac_key else None,
         key_type=key_type,
         account_key=envelope.seal(
-            crypto.private_key_to_der(crypto.generate_private_key(key_type)),
+            keypairs.private_key_to_der(keypairs.generate_private_key(key_type)),
             purpose=ACCOUNT_KEY_PURPOSE,
         ),
         created_by=acting_user,
@@ -156,8 +157,8 @@ def register_account(*, account: AcmeAccount, acting_user: User | None) -> AcmeA
 
 def rollover_account_key(*, account: AcmeAccount, acting_user: User | None) -> None:
     """Give the account a new key at the CA (RFC 8555 key change), then store it sealed."""
-    new_key = crypto.generate_private_key(account.key_type)
-    sealed = envelope.seal(crypto.private_key_to_der(new_key), purpose=ACCOUNT_KEY_PURPOSE)
+    new_key = keypairs.generate_private_key(account.key_type)
+    sealed = envelope.seal(keypairs.private_key_to_der(new_key), purpose=ACCOUNT_KEY_PURPOSE)
     try:
         acme_client.rollover(client_for(account), new_key)
     except acme_client.AcmeProblem as problem:

@@ -23,7 +23,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from certadmin import acme_client, crypto, usage
+from certadmin import acme_client, usage
+from certadmin.crypto import chains, display, keypairs, parsing
 from certadmin.models import AcmeAccount, AcmeCertificate, AcmeChallenge, AcmeOrder, Certificate
 from certadmin.models.acme import Challenge
 from certadmin.services import certificates, replace
@@ -71,16 +72,18 @@ def _usable_account(account: AcmeAccount, org: Organization) -> None:
         )
 
 
-def _open_order_key(order: AcmeOrder) -> crypto.PrivateKey:
+def _open_order_key(order: AcmeOrder) -> keypairs.PrivateKey:
     assert order.private_key is not None
     der = envelope.open_sealed(bytes(order.private_key), purpose=ORDER_KEY_PURPOSE)
-    return crypto.load_private_key_der(der, trusted=True)
+    return keypairs.load_private_key_der(der, trusted=True)
 
 
 @transaction.atomic
-def _create_order(order: AcmeOrder, key: crypto.PrivateKey | None) -> AcmeOrder:
+def _create_order(order: AcmeOrder, key: keypairs.PrivateKey | None) -> AcmeOrder:
     if key is not None:
-        order.private_key = envelope.seal(crypto.private_key_to_der(key), purpose=ORDER_KEY_PURPOSE)
+        order.private_key = envelope.seal(
+            keypairs.private_key_to_der(key), purpose=ORDER_KEY_PURPOSE
+        )
         order.csr_pem = acme_client.make_csr(key, order.domains).decode()
     order.save(force_insert=True)
     return order
@@ -100,7 +103,7 @@ def start_new_certificate(
 ) -> AcmeOrder:
     """Store an order for a new CA-signed certificate (its key generated now, sealed)."""
     Certificate.check_names(org=org, label=label, unique_name=unique_name)
-    if key_type not in crypto.KEY_TYPES:
+    if key_type not in keypairs.KEY_TYPES:
         raise ValidationError(
             {"key_type": ["Choose RSA 2048, 3072 or 4096, or ECDSA P-256/P-384."]}
         )
@@ -118,7 +121,7 @@ def start_new_certificate(
         challenge=challenge,
         created_by=acting_user,
     )
-    return _create_order(order, crypto.generate_private_key(key_type))
+    return _create_order(order, keypairs.generate_private_key(key_type))
 
 
 def start_for_csr(
@@ -178,7 +181,7 @@ def start_renewal(*, acme_cert: AcmeCertificate) -> AcmeOrder:
         challenge=acme_cert.challenge,
     )
     key = (
-        crypto.generate_private_key(old.key_type)
+        keypairs.generate_private_key(old.key_type)
         if acme_cert.new_key
         else certificates.load_private_key(old)
     )
@@ -285,16 +288,16 @@ def _fail(order: AcmeOrder, problem: acme_client.AcmeProblem) -> None:
 # --- storing what the CA issued -----------------------------------------------------------------
 
 
-def _checked_chain(key: crypto.PrivateKey, fullchain: str) -> list[x509.Certificate]:
+def _checked_chain(key: keypairs.PrivateKey, fullchain: str) -> list[x509.Certificate]:
     """The CA's chain, leaf first, with the same checks as an uploaded signed certificate."""
     try:
-        certs = crypto.parse_certificates(
+        certs = parsing.parse_certificates(
             fullchain.encode(), max_bytes=settings.CERTADMIN_UPLOAD_MAX_BYTES
         )
-        leaf = crypto.find_leaf_for_key(certs, key.public_key())
+        leaf = chains.find_leaf_for_key(certs, key.public_key())
         if leaf is None:
             raise ValueError("the certificate does not match the order's key")
-        return crypto.order_chain(leaf, certs)
+        return chains.order_chain(leaf, certs)
     except ValueError as exc:
         raise acme_client.AcmeProblem(
             f"The CA's certificate was refused: {exc}.", code="chain", retry=False
@@ -325,7 +328,9 @@ def store(order: AcmeOrder, fullchain: str, *, now: datetime) -> Certificate:
         return certificate
     key = _open_order_key(order)
     chain = _checked_chain(key, fullchain)
-    sealed = envelope.seal(crypto.private_key_to_der(key), purpose=certificates.PRIVATE_KEY_PURPOSE)
+    sealed = envelope.seal(
+        keypairs.private_key_to_der(key), purpose=certificates.PRIVATE_KEY_PURPOSE
+    )
     with transaction.atomic():
         if order.purpose == AcmeOrder.Purpose.RENEWAL:
             certificate = _store_renewal(order, chain, sealed, now)
@@ -466,8 +471,8 @@ def revoke_certificate(
         )
     if acme_cert.revoked_at is not None:
         raise ValidationError(f"{certificate.unique_name} is already revoked.")
-    leaf_pem = crypto.certificate_pem(
-        crypto.parse_certificates(certificate.chain_pem.encode())[0]
+    leaf_pem = display.certificate_pem(
+        parsing.parse_certificates(certificate.chain_pem.encode())[0]
     ).encode()
     try:
         acme_client.revoke(client_for(acme_cert.account), leaf_pem, reason)
