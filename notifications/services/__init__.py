@@ -2,7 +2,9 @@
 
 - `job`: the expiry job (plan -> claim -> send -> mark -> record) and the admin's retry;
 - `claims`: what a run holds and what it did with it (claims, renewals, marks, figures);
-- `permissions`: who holds Receive Certificate Expiration Notifications.
+- `permissions`: who holds Receive Certificate Expiration Notifications;
+- `channels`: the webhook channels (issue 17): their Setup writes, their deliveries (claimed,
+  sent, marked and retried like the emails), the JSON, Slack and Teams bodies.
 """
 
 from notifications.services.claims import Tally

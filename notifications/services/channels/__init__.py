@@ -1,0 +1,36 @@
+"""Webhook notification channels (issue 17): expiration notices posted to a URL or through a
+named credential, as generic JSON, Slack or Microsoft Teams messages. By sub-domain:
+
+- `configure`: the Setup page's writes (create, change, delete a channel; "Send test");
+- `delivery`: the run that claims, sends, marks and retries deliveries, exactly once each;
+- `formats`: the message bodies (generic JSON, Slack, Teams);
+- `transport`: one POST, to a URL or through a named credential.
+"""
+
+from notifications.services.channels.configure import (
+    ChannelSettings,
+    create_channel,
+    delete_channel,
+    send_test,
+    update_channel,
+)
+from notifications.services.channels.delivery import BACKOFF, DeliveryTally, backoff, deliver
+from notifications.services.channels.formats import Notice, message
+from notifications.services.channels.transport import TIMEOUT, Answer, post
+
+__all__ = [
+    "BACKOFF",
+    "TIMEOUT",
+    "Answer",
+    "ChannelSettings",
+    "DeliveryTally",
+    "Notice",
+    "backoff",
+    "create_channel",
+    "delete_channel",
+    "deliver",
+    "message",
+    "post",
+    "send_test",
+    "update_channel",
+]
