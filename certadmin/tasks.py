@@ -1,6 +1,6 @@
 """django-q2 entry points of the certificates app. Thin: call one service, return a summary."""
 
-from certadmin.services import sso_login
+from certadmin.services import idp, sso_login
 from certadmin.services.acme import renewal
 from orgs import wording
 
@@ -11,8 +11,13 @@ def renew_acme_certificates() -> str:
 
 
 def prune_saml_records() -> str:
-    """The hourly SAML housekeeping: spent login requests and assertion ids that expired."""
+    """The hourly SAML housekeeping: spent login requests and assertion ids that expired, and
+    the ids of requests the Identity Provider answered that are too old to come back."""
     requests, assertions = sso_login.prune_spent()
+    answered = idp.prune_answered()
     spent = wording.count(requests, "SAML login request", "SAML login requests")
     ids = wording.count(assertions, "assertion id", "assertion ids")
-    return f"Forgot {spent} and {ids}."
+    idp_ids = wording.count(
+        answered, "answered Identity Provider request", "answered Identity Provider requests"
+    )
+    return f"Forgot {spent}, {ids} and {idp_ids}."

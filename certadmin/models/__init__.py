@@ -7,6 +7,7 @@ from certadmin.models.certificate import Certificate
 from certadmin.models.mutual_auth import MutualAuthCertificate
 from certadmin.models.sso import (
     IdentityProvider,
+    IdpAnsweredRequest,
     ProxyCertificate,
     SamlAuthnRequest,
     SamlConsumedAssertion,
@@ -22,6 +23,7 @@ __all__ = [
     "ApiToken",
     "Certificate",
     "IdentityProvider",
+    "IdpAnsweredRequest",
     "MutualAuthCertificate",
     "NamedCredential",
     "ProxyCertificate",

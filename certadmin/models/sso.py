@@ -335,3 +335,27 @@ class ServiceProvider(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("certadmin:idp-sp-detail", args=[self.organization.public_id, self.uuid])
+
+
+class IdpAnsweredRequest(models.Model):
+    """The id of every AuthnRequest the Identity Provider answered, kept per service provider
+    while the request is still young enough to be answered (services.idp.REQUEST_LIFETIME):
+    the same signed request shown again (a captured link, a replayed post) is refused. The
+    unique constraint settles two concurrent answers."""
+
+    service_provider = models.ForeignKey(
+        ServiceProvider, on_delete=models.CASCADE, related_name="+"
+    )
+    request_id = models.CharField(max_length=256)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = "SAML AuthnRequest answered"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service_provider", "request_id"], name="certadmin_idp_request_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.request_id

@@ -1,11 +1,12 @@
 """The org as SAML Identity Provider for other applications (issue 16): registered service
 providers, SP-initiated requests (HTTP-Redirect and HTTP-POST, signatures checked when the
-service provider has a certificate) and IdP-initiated logins; responses and assertions signed
-with the Identity Provider certificate, assertions optionally encrypted to the SP's."""
+service provider has a certificate; Destination, IssueInstant and the request's id answered
+once) and IdP-initiated logins; responses and assertions signed with the Identity Provider
+certificate, assertions optionally encrypted to the SP's."""
 
 import base64
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -13,10 +14,11 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from lxml import etree
 
 from certadmin import saml, saml_acs
 from certadmin.crypto import display, parsing
-from certadmin.models import ServiceProvider
+from certadmin.models import IdpAnsweredRequest, ServiceProvider
 from certadmin.services import certificates
 from certadmin.services import sso as sso_services
 from orgs.models import Membership, Organization
@@ -24,6 +26,9 @@ from orgs.services.audit import record_audit
 
 SECTION = sso_services.SECTION_IDP
 USER_FIELDS = ("username", "email", "first_name", "last_name", "federation_id")
+# An AuthnRequest is answered at most this long after its IssueInstant (plus the clock skew,
+# saml_acs.CLOCK_SKEW): time for the member to log in first, and soon stale once captured.
+REQUEST_LIFETIME = timedelta(minutes=5)
 
 
 class IdpRefused(Exception):
@@ -257,19 +262,76 @@ def answer_request(
             "Assertion Consumer Service URL.",
             sp.name,
         )
-    request_id = request.get("ID") or ""
-    if not request_id:
-        raise _refuse(org, user, "The request has no ID.", sp.name)
+    request_id = (request.get("ID") or "")[:256]
     try:
-        return _answer(
-            membership=membership,
-            sp=sp,
-            in_response_to=request_id[:256],
-            relay_state=relay_state,
-            now=now,
-        )
+        until = _check_request(org, sp, request, request_id, now)
+        with transaction.atomic():  # the id is spent only if the answer is made
+            _spend(sp, request_id, until)
+            return _answer(
+                membership=membership,
+                sp=sp,
+                in_response_to=request_id,
+                relay_state=relay_state,
+                now=now,
+            )
     except IdpRefused as exc:
         raise _refuse(org, user, exc.reason, sp.name) from exc
+
+
+def _check_request(
+    org: Organization, sp: ServiceProvider, request: etree._Element, request_id: str, now: datetime
+) -> datetime:
+    """The ID, Destination and IssueInstant of a request (read after its signature, if any,
+    verified); until when its id must be remembered. IdpRefused otherwise."""
+    if not request_id:
+        raise IdpRefused("The request has no ID.")
+    sso_url = sso_services.idp_sso_url(org)
+    destination = request.get("Destination")
+    if destination is not None and destination != sso_url:
+        raise IdpRefused(
+            "The request is addressed to another identity provider: its Destination is not "
+            f"this Identity Provider's Single Sign-On URL, {sso_url}."
+        )
+    try:
+        issued = saml_acs._time(request.get("IssueInstant"), "IssueInstant")
+    except saml_acs.Refused as exc:
+        raise IdpRefused(exc.reason) from exc
+    if issued is None:
+        raise IdpRefused("The request has no IssueInstant.")
+    if issued > now + saml_acs.CLOCK_SKEW:
+        raise IdpRefused(
+            f"The request was issued in the future: the clocks of {sp.name} and of this "
+            "server disagree."
+        )
+    until = issued + REQUEST_LIFETIME + saml_acs.CLOCK_SKEW
+    if now >= until:
+        minutes = int(REQUEST_LIFETIME.total_seconds()) // 60
+        raise IdpRefused(
+            f"The request is more than {minutes} minutes old. Go back to {sp.name} and log "
+            "in again."
+        )
+    return until
+
+
+def _spend(sp: ServiceProvider, request_id: str, until: datetime) -> None:
+    """Remember that `request_id` of `sp` is answered (until it could no longer be); IdpRefused
+    if it already was. The unique constraint settles two concurrent answers."""
+    try:
+        with transaction.atomic():
+            IdpAnsweredRequest.objects.create(
+                service_provider=sp, request_id=request_id, expires_at=until
+            )
+    except IntegrityError as exc:
+        raise IdpRefused(
+            f"This request was already answered. Go back to {sp.name} and log in again."
+        ) from exc
+
+
+def prune_answered(*, now: datetime | None = None) -> int:
+    """Forget the ids of answered requests that are too old to be answered again (the hourly
+    SAML housekeeping, certadmin.tasks); how many."""
+    deleted, _ = IdpAnsweredRequest.objects.filter(expires_at__lt=now or timezone.now()).delete()
+    return deleted
 
 
 def idp_initiated(

@@ -438,15 +438,19 @@ def idp_entity_id(org: Organization) -> str:
     return absolute(f"/o/{org.public_id}/idp", org)
 
 
+def idp_sso_url(org: Organization) -> str:
+    """The Identity Provider's SingleSignOnService (metadata), on the host of the request."""
+    return f"{idp_entity_id(org)}/sso"
+
+
 def idp_metadata(idp: IdentityProvider, *, now: datetime | None = None) -> bytes:
     """Signed IdP metadata naming the Identity Provider's certificate."""
     certificate = idp.certificate
     if not idp.enabled or certificate is None:
         raise ValidationError("The Identity Provider is not enabled.")
-    entity_id = idp_entity_id(idp.organization)
     return saml.idp_metadata(
-        entity_id=entity_id,
-        sso_url=f"{entity_id}/sso",
+        entity_id=idp_entity_id(idp.organization),
+        sso_url=idp_sso_url(idp.organization),
         chain=_chain(certificate.chain_pem),
         key=_rsa(certificates.load_private_key(certificate)),
         now=now or timezone.now(),

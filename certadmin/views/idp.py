@@ -90,11 +90,10 @@ def sp_edit(request: OrgRequest, sp: str) -> HttpResponse:
 @org_member_required
 def sp_detail(request: OrgRequest, sp: str) -> HttpResponse:
     provider = _get_sp(request, sp)
-    entity_id = sso_services.idp_entity_id(request.org)
     ctx = {
         "sp": provider,
-        "entity_id": entity_id,
-        "sso_url": f"{entity_id}/sso",
+        "entity_id": sso_services.idp_entity_id(request.org),
+        "sso_url": sso_services.idp_sso_url(request.org),
         "idp": sso_services.identity_provider_of(request.org),
     }
     return render(request, "certadmin/idp_sp_detail.html", ctx)

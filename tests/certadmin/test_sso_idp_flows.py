@@ -5,15 +5,20 @@ import base64
 import html
 import re
 import warnings
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth.models import User
+from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
+from lxml import etree
 
+from certadmin import saml
 from certadmin.crypto import display
-from certadmin.models import ServiceProvider
+from certadmin.models import IdpAnsweredRequest, ServiceProvider
 from certadmin.services import sso as sso_services
 from orgs.models import AuditEvent, Organization
 from orgs.services.members import add_member
@@ -236,3 +241,205 @@ def test_a_second_encoded_saml_request_beside_the_signed_one_is_refused(
         assert "gives SAMLRequest twice" in page
         assert "SAMLResponse" not in page
         assert "evil.test" not in page
+
+
+# --- found in review (2026-12-07): Destination, IssueInstant, each request answered once -------
+
+
+def sso_url(org: Organization) -> str:
+    """Our SingleSignOnService as the test client reaches it (the metadata's URL)."""
+    return "http://testserver" + reverse("idp-sso", args=[org.public_id])
+
+
+def crafted_request(
+    org: Organization,
+    *,
+    issue_instant: datetime | None = None,
+    destination: str | None = None,
+    without: str = "",
+) -> bytes:
+    """An AuthnRequest of the registered SP, every value right unless overridden; `without`
+    names an attribute left out."""
+    xml = saml.authn_request_unsigned(
+        request_id=saml.new_id(),
+        issuer=peers.SP_ENTITY_ID,
+        destination=destination or sso_url(org),
+        acs_url=peers.SP_ACS_URL,
+        issue_instant=issue_instant or timezone.now(),
+    )
+    if not without:
+        return xml
+    root = etree.fromstring(xml)
+    del root.attrib[without]
+    return bytes(etree.tostring(root))
+
+
+def signed_redirect(org: Organization, message: bytes) -> str:
+    """The path and query of an HTTP-Redirect request signed with the SP's key."""
+    url = saml.redirect_url(
+        location=sso_url(org),
+        message=message,
+        relay_state="",
+        key=peers.sp_key_and_certificate()[0],  # type: ignore[arg-type]
+    )
+    return url.removeprefix("http://testserver")
+
+
+def refused(response: HttpResponse, reason: str) -> None:
+    page = html.unescape(response.content.decode())
+    assert response.status_code == 400, page[:2000]
+    assert reason in page, page[:2000]
+    assert "SAMLResponse" not in page
+    event = AuditEvent.objects.filter(action="idpLoginRefused").latest("id")
+    assert reason in event.message
+
+
+def test_a_captured_signed_request_is_answered_once(
+    client: Client, acme: Organization, alice: User, sp: ServiceProvider
+) -> None:
+    """A signed request link shown again (history, a proxy log, a Referer) logs nobody in."""
+    from saml2 import BINDING_HTTP_REDIRECT
+    from saml2.xmldsig import SIG_RSA_SHA256
+
+    app = peers.pysaml2_sp(idp_metadata(acme))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, info = app.prepare_for_authenticate(binding=BINDING_HTTP_REDIRECT, sigalg=SIG_RSA_SHA256)
+    location = urlsplit(dict(info["headers"])["Location"])
+    client.force_login(alice)
+    assert client.get(f"{location.path}?{location.query}").status_code == 200
+
+    again = client.get(f"{location.path}?{location.query}")
+
+    refused(again, "This request was already answered. Go back to Wiki and log in again.")
+    assert AuditEvent.objects.filter(organization=acme, action="idpLogin").count() == 1
+
+
+def test_a_signed_post_request_is_answered_once(
+    client: Client, acme: Organization, alice: User, sp: ServiceProvider
+) -> None:
+    key, cert = peers.sp_key_and_certificate()
+    root = etree.fromstring(crafted_request(acme))
+    body = saml.sign(root, key=key, chain=[cert], position=1)  # type: ignore[arg-type]
+    form = {"SAMLRequest": base64.b64encode(body).decode()}
+    client.force_login(alice)
+    path = reverse("idp-sso", args=[acme.public_id])
+    assert client.post(path, form).status_code == 200
+
+    refused(client.post(path, form), "This request was already answered.")
+
+
+def test_a_request_addressed_to_another_identity_provider_is_refused(
+    client: Client, acme: Organization, alice: User, sp: ServiceProvider
+) -> None:
+    message = crafted_request(acme, destination="https://other-idp.example.test/sso")
+    client.force_login(alice)
+
+    response = client.get(signed_redirect(acme, message))
+
+    refused(
+        response,
+        f"its Destination is not this Identity Provider's Single Sign-On URL, {sso_url(acme)}.",
+    )
+    assert "other-idp.example.test" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("age", "reason"),
+    [
+        (timedelta(minutes=8), "The request is more than 5 minutes old. Go back to Wiki"),
+        (-timedelta(minutes=3), "The request was issued in the future"),
+    ],
+    ids=["stale", "future"],
+)
+def test_a_request_issued_outside_its_few_minutes_is_refused(
+    client: Client,
+    acme: Organization,
+    alice: User,
+    sp: ServiceProvider,
+    age: timedelta,
+    reason: str,
+) -> None:
+    message = crafted_request(acme, issue_instant=timezone.now() - age)
+    client.force_login(alice)
+
+    refused(client.get(signed_redirect(acme, message)), reason)
+
+
+@pytest.mark.parametrize(
+    "age", [timedelta(minutes=6), -timedelta(minutes=1)], ids=["6-min", "future-1-min"]
+)
+def test_the_clock_skew_is_allowed_either_way(
+    client: Client, acme: Organization, alice: User, sp: ServiceProvider, age: timedelta
+) -> None:
+    """5 minutes to answer, and the 2 minutes the SP side allows between clocks (CLOCK_SKEW)."""
+    message = crafted_request(acme, issue_instant=timezone.now() - age)
+    client.force_login(alice)
+
+    assert client.get(signed_redirect(acme, message)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("without", "reason"),
+    [
+        ("IssueInstant", "The request has no IssueInstant."),
+        ("Destination", ""),  # optional (SAML core 3.2.1): answered
+    ],
+)
+def test_issue_instant_is_required_destination_is_not(
+    client: Client, acme: Organization, alice: User, sp: ServiceProvider, without: str, reason: str
+) -> None:
+    client.force_login(alice)
+
+    response = client.get(signed_redirect(acme, crafted_request(acme, without=without)))
+
+    if reason:
+        refused(response, reason)
+    else:
+        assert response.status_code == 200
+
+
+def test_unsigned_requests_of_an_sp_without_certificate_get_the_same_checks(
+    client: Client, acme: Organization, alice: User, sp: ServiceProvider
+) -> None:
+    """Anyone can forge those, so the checks only catch mistakes and stale links (docs/sso.md)."""
+    ServiceProvider.objects.filter(pk=sp.pk).update(certificate_pem="")
+    client.force_login(alice)
+    stale = crafted_request(acme, issue_instant=timezone.now() - timedelta(minutes=8))
+    other = crafted_request(acme, destination="https://other-idp.example.test/sso")
+    path = reverse("idp-sso", args=[acme.public_id])
+
+    for message in (stale, other):
+        form = {"SAMLRequest": base64.b64encode(message).decode()}
+        assert client.post(path, form).status_code == 400
+    fresh = {"SAMLRequest": base64.b64encode(crafted_request(acme)).decode()}
+    assert client.post(path, fresh).status_code == 200
+    refused(client.post(path, fresh), "This request was already answered.")
+
+
+def test_a_refused_answer_does_not_spend_the_request(
+    client: Client, acme: Organization, alice: User, sp: ServiceProvider
+) -> None:
+    """Alice has no email yet (the NameID): once the admin sets it, the same request works."""
+    User.objects.filter(pk=alice.pk).update(email="")
+    client.force_login(alice)
+    url = signed_redirect(acme, crafted_request(acme))
+    refused(client.get(url), "Your Email is empty")
+    User.objects.filter(pk=alice.pk).update(email="alice@acme.test")
+
+    assert client.get(url).status_code == 200
+
+
+def test_the_housekeeping_forgets_answered_requests_once_too_old_to_come_back(
+    client: Client, acme: Organization, alice: User, sp: ServiceProvider
+) -> None:
+    from certadmin.services import idp
+
+    client.force_login(alice)
+    assert client.get(signed_redirect(acme, crafted_request(acme))).status_code == 200
+    answered = IdpAnsweredRequest.objects.get(service_provider=sp)
+    assert answered.expires_at > timezone.now() + timedelta(minutes=6)
+
+    assert idp.prune_answered(now=timezone.now() + timedelta(minutes=6)) == 0
+    assert idp.prune_answered(now=answered.expires_at + timedelta(seconds=1)) == 1
+    assert not IdpAnsweredRequest.objects.exists()

@@ -485,27 +485,38 @@ def test_another_orgs_config_uuid_is_a_404(
 def test_the_hourly_housekeeping_forgets_spent_requests_and_expired_assertion_ids(
     config: SamlSsoConfig,
 ) -> None:
-    """Logins no longer prune on every post: the schedule does, through django-q2."""
+    """Logins no longer prune on every post: the schedule does, through django-q2; also the
+    ids of requests our Identity Provider answered, once too old to be answered again."""
     from django_q.models import Schedule
     from django_q.tasks import async_task, result
 
-    from certadmin.models import SamlConsumedAssertion
+    from certadmin.models import IdpAnsweredRequest, SamlConsumedAssertion, ServiceProvider
 
     now = timezone.now()
     for age, name in [(timedelta(days=2), "old"), (timedelta(hours=2), "recent")]:
         SamlAuthnRequest.objects.create(config=config, request_id=f"_{name}", created_at=now - age)
+    app = ServiceProvider.objects.create(
+        organization=config.organization,
+        name="Wiki",
+        entity_id="https://app",
+        acs_url="https://app/a",
+    )
     for until, name in [
         (now - timedelta(minutes=1), "_spent"),
         (now + timedelta(minutes=5), "_live"),
     ]:
         SamlConsumedAssertion.objects.create(config=config, assertion_id=name, expires_at=until)
+        IdpAnsweredRequest.objects.create(service_provider=app, request_id=name, expires_at=until)
     schedule = Schedule.objects.get(name="certadmin: SAML housekeeping")
 
     task_id = async_task(schedule.func)  # run synchronously in the tests
 
-    assert result(task_id) == "Forgot 1 SAML login request and 1 assertion id."
+    assert result(task_id) == (
+        "Forgot 1 SAML login request, 1 assertion id and 1 answered Identity Provider request."
+    )
     assert list(SamlAuthnRequest.objects.values_list("request_id", flat=True)) == ["_recent"]
     assert list(SamlConsumedAssertion.objects.values_list("assertion_id", flat=True)) == ["_live"]
+    assert list(IdpAnsweredRequest.objects.values_list("request_id", flat=True)) == ["_live"]
 
 
 # --- found in review (2026-12-07) -----------------------------------------------------------------
