@@ -9,7 +9,7 @@ JWS) but has no call for.
 
 import datetime
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import requests
@@ -327,11 +327,25 @@ def answer(acme: client.ClientV2, todo: Sequence[ChallengeToAnswer]) -> None:
         raise problem_of(exc) from exc
 
 
-def finish(acme: client.ClientV2, order: messages.OrderResource, *, timeout: float = 90) -> str:
-    """Wait for the authorizations, finalize, and return the full chain (PEM)."""
+def finish(
+    acme: client.ClientV2,
+    order: messages.OrderResource,
+    *,
+    timeout: float = 90,
+    on_validated: Callable[[], None] | None = None,
+) -> str:
+    """Wait for the authorizations, finalize, and return the full chain (PEM).
+
+    `on_validated` is called once the CA has validated every name, before finalizing."""
     deadline = datetime.datetime.now() + datetime.timedelta(seconds=timeout)
     try:
-        done = acme.poll_and_finalize(order, deadline)
+        validated = acme.poll_authorizations(order, deadline)
+    except Exception as exc:
+        raise problem_of(exc) from exc
+    if on_validated is not None:
+        on_validated()
+    try:
+        done = acme.finalize_order(validated, deadline)
     except Exception as exc:
         raise problem_of(exc) from exc
     return str(done.fullchain_pem)

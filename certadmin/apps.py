@@ -78,6 +78,7 @@ class CertadminConfig(AppConfig):
         help.add("certadmin:token-", "mtls", "api-tokens")
         help.add("certadmin:acme-", "acme")
         help.add("certadmin:acme-renewal", "acme", "renewal")
+        help.add("certadmin:acme-order", "acme", "how-an-order-runs")
         # Failing ACME renewals on Setup Home (issue 18).
         from certadmin.services.acme.renewal import failing_home_notices
 

@@ -1,8 +1,13 @@
 """django-q2 entry points of the certificates app. Thin: call one service, return a summary."""
 
 from certadmin.services import idp, sso_login
-from certadmin.services.acme import renewal
+from certadmin.services.acme import orders, renewal
 from orgs import wording
+
+
+def run_acme_order(order_id: int) -> str:
+    """One "Get from ACME" order, enqueued by the page that starts it (or Try again)."""
+    return orders.run_queued_order(order_id)
 
 
 def renew_acme_certificates() -> str:

@@ -264,7 +264,7 @@ def _challenge_token() -> str:
 
     org = conftest.make_org(f"Challenge {Organization.objects.count()}")
     order = AcmeOrder.objects.get(uuid=_acme_order(org))
-    order.status = AcmeOrder.Status.PENDING
+    order.status = AcmeOrder.Status.VALIDATING
     order.save(update_fields=["status"])
     token = f"sample-token-{order.pk}"
     AcmeChallenge.objects.create(

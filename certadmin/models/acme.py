@@ -118,13 +118,24 @@ class AcmeOrder(models.Model):
         RENEWAL = "renewal", "Renewal"
 
     class Status(models.TextChoices):
-        PENDING = "pending", "In progress"
+        QUEUED = "queued", "Queued"
+        ORDERING = "ordering", "Contacting the CA"
+        VALIDATING = "validating", "Waiting for the CA to validate"
+        FINALIZING = "finalizing", "Finalizing"
         AWAITING_DNS = "awaiting_dns", "Waiting for the TXT records"
         ISSUED = "issued", "Issued"
         FAILED = "failed", "Failed"
 
+    # A background worker has these orders, or will (services/acme/runs.py): they count as
+    # stopped once `deadline` has passed.
+    WORKING: ClassVar[tuple[str, ...]] = (
+        Status.QUEUED,
+        Status.ORDERING,
+        Status.VALIDATING,
+        Status.FINALIZING,
+    )
     # Orders in these states have challenges that may be answered.
-    OPEN: ClassVar[tuple[str, ...]] = (Status.PENDING, Status.AWAITING_DNS)
+    OPEN: ClassVar[tuple[str, ...]] = (*WORKING, Status.AWAITING_DNS)
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organization = models.ForeignKey(
@@ -151,8 +162,15 @@ class AcmeOrder(models.Model):
     csr_pem = models.TextField(blank=True)
     # The acme library's OrderResource as JSON, so a manual dns-01 order resumes later.
     order_json = models.TextField(blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     error = models.TextField(blank=True)
+    # AcmeProblem.code of the failure, for the advice shown with the CA's words.
+    error_code = models.CharField(max_length=32, blank=True)
+    # The worker running the order (host:pid:random), and when a working order counts as
+    # stopped: set when it is queued and renewed at every step, so a killed worker is noticed.
+    claimed_by = models.CharField(max_length=100, blank=True)
+    deadline = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
     # The certificate the order produced.
     result = models.ForeignKey(
         "certadmin.Certificate",
@@ -179,6 +197,22 @@ class AcmeOrder(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN
+
+    def is_stalled(self, now: datetime | None = None) -> bool:
+        """Working, but past its deadline: its worker died, timed out, or never started it."""
+        if self.status not in self.WORKING:
+            return False
+        return self.deadline is None or self.deadline <= (now or timezone.now())
+
+    def is_running(self, now: datetime | None = None) -> bool:
+        """A worker has it (or will soon): the page keeps watching it."""
+        return self.status in self.WORKING and not self.is_stalled(now)
+
+    def can_retry(self, now: datetime | None = None) -> bool:
+        """Try again is offered for failed or stopped orders; renewals retry on their own."""
+        if self.purpose == self.Purpose.RENEWAL:
+            return False
+        return self.status == self.Status.FAILED or self.is_stalled(now)
 
 
 class AcmeChallenge(models.Model):

@@ -29,6 +29,13 @@ urlpatterns = [
     ),
     path("acme/new/", acme.acme_order_create, name="acme-order-create"),
     path("acme/orders/<uuid:acme_order>/", acme.acme_order, name="acme-order"),
+    path("acme/orders/<uuid:acme_order>/status/", acme.acme_order_status, name="acme-order-status"),
+    path(
+        "acme/orders/<uuid:acme_order>/continue/",
+        acme.acme_order_continue,
+        name="acme-order-continue",
+    ),
+    path("acme/orders/<uuid:acme_order>/retry/", acme.acme_order_retry, name="acme-order-retry"),
     path(
         "certificates/<uuid:certificate>/acme/",
         acme.acme_order_for_csr,

@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -20,7 +20,7 @@ from certadmin.forms.acme import (
     RevokeForm,
 )
 from certadmin.models import AcmeAccount, AcmeCertificate, AcmeChallenge, AcmeOrder, Certificate
-from certadmin.services.acme import accounts, orders, renewal
+from certadmin.services.acme import accounts, orders, renewal, runs
 from orgs.access import get_for_member, org_member_required, require_org_perm, visible_to_member
 from orgs.http import OrgRequest
 from orgs.permissions import MANAGE_CERTIFICATES
@@ -143,7 +143,7 @@ def acme_order_create(request: OrgRequest) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            return _run(request, order)
+            return redirect(order)
     status = 400 if form.is_bound else 200
     ctx = {"form": form, "title": "Get a Certificate from ACME"}
     return render(request, "certadmin/acme_order_form.html", ctx, status=status)
@@ -165,46 +165,57 @@ def acme_order_for_csr(request: OrgRequest, certificate: str) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            return _run(request, order)
+            return redirect(order)
     status = 400 if form.is_bound else 200
     ctx = {"form": form, "certificate": cert, "title": f"Get {cert.unique_name} from ACME"}
     return render(request, "certadmin/acme_order_form.html", ctx, status=status)
 
 
-def _run(request: OrgRequest, order: AcmeOrder) -> HttpResponse:
-    try:
-        orders.run_order(order)
-    except acme_client.AcmeProblem as problem:
-        messages.error(request, f"The order failed: {problem.words}")
-        return redirect(order)
-    if order.status == AcmeOrder.Status.AWAITING_DNS:
-        messages.info(request, "Create the TXT records below, then choose Check and continue.")
-        return redirect(order)
-    assert order.result is not None
-    messages.success(request, f"The CA issued {order.result.unique_name}.")
-    return redirect(order.result)
+def _order(request: OrgRequest, uuid: str) -> AcmeOrder:
+    related = AcmeOrder.objects.select_related("account", "result")
+    return get_for_member(request, related, PERM, uuid=uuid)
 
 
-@require_http_methods(["GET", "POST"])
+@require_GET
 @org_member_required
 def acme_order(request: OrgRequest, acme_order: str) -> HttpResponse:
-    order = get_for_member(
-        request, AcmeOrder.objects.select_related("account", "result"), PERM, uuid=acme_order
-    )
-    if request.method == "POST":
-        try:
-            orders.continue_order(order=order, acting_user=request.user)
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-        except acme_client.AcmeProblem as problem:
-            messages.error(request, f"The order failed: {problem.words}")
-        else:
-            assert order.result is not None
-            messages.success(request, f"The CA issued {order.result.unique_name}.")
-            return redirect(order.result)
-        return redirect(order)
-    ctx = {"order": order, "challenges": list(order.challenges.all())}
+    order = _order(request, acme_order)
+    ctx = {
+        "order": order,
+        "progress": runs.progress(order),
+        "challenges": list(order.challenges.all()),
+    }
     return render(request, "certadmin/acme_order.html", ctx)
+
+
+@never_cache
+@require_GET
+@org_member_required
+def acme_order_status(request: OrgRequest, acme_order: str) -> HttpResponse:
+    """The order's state as JSON, for its page's polling."""
+    return JsonResponse(runs.progress(_order(request, acme_order)).as_json())
+
+
+@require_POST
+@org_member_required
+def acme_order_continue(request: OrgRequest, acme_order: str) -> HttpResponse:
+    order = _order(request, acme_order)
+    try:
+        orders.continue_order(order=order, acting_user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect(order)
+
+
+@require_POST
+@org_member_required
+def acme_order_retry(request: OrgRequest, acme_order: str) -> HttpResponse:
+    order = _order(request, acme_order)
+    try:
+        orders.retry_order(order=order, acting_user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect(order)
 
 
 def _tracked(request: OrgRequest, certificate: str) -> tuple[Certificate, AcmeCertificate | None]:

@@ -3,12 +3,15 @@ challtestsrv as its DNS (tests/acme_peers.py). One pebble per test session (per 
 worker); the tests that need another configuration start their own."""
 
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth.models import User
+from django_q import tasks
+from django_q.brokers import get_broker
+from django_q.conf import Conf
 from pytest_django.fixtures import Settings as SettingsWrapper
 from pytest_django.live_server_helper import LiveServer
 
@@ -47,6 +50,27 @@ def acme_settings(settings: SettingsWrapper, pebble: Pebble) -> SettingsWrapper:
     settings.CERTADMIN_ACME_DNS_RESOLVERS = [f"127.0.0.1:{pebble.dns_port}"]
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, f".{DOMAIN}"]
     return settings
+
+
+@pytest.fixture
+def task_queue(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], list[str]]]:
+    """Tasks go to django-q2's broker, as in production, instead of running inline (the
+    tests' Q_CLUSTER sync). The function it gives runs what is queued through django-q2's own
+    worker and monitor, as a qcluster does, and returns the tasks' summaries."""
+    monkeypatch.setattr(Conf, "SYNC", False)
+    broker = get_broker()
+
+    def run_queued() -> list[str]:
+        summaries = []
+        while batch := broker.dequeue():  # empty: None (after a short poll)
+            for queued_id, payload in batch:
+                task_id = tasks._sync(payload)  # the worker's code path, in this process
+                broker.acknowledge(queued_id)
+                summaries.append(str(tasks.result(task_id)))
+        return summaries
+
+    yield run_queued
+    broker.purge_queue()
 
 
 def register(

@@ -25,7 +25,13 @@ from tests.acme_peers import Pebble, RateLimitingProxy
 
 def _new_order(account: AcmeAccount, org: Organization, domain: str) -> AcmeOrder:
     return orders.start_new_certificate(
-        org=org, account=account, label="W", unique_name="W", domains=[domain], acting_user=None
+        org=org,
+        account=account,
+        label="W",
+        unique_name="W",
+        domains=[domain],
+        acting_user=None,
+        enqueue=False,
     )
 
 
@@ -103,6 +109,7 @@ def test_deactivating_here_marks_the_account(account: AcmeAccount) -> None:
             unique_name="X",
             domains=["x.acme.test"],
             acting_user=None,
+            enqueue=False,
         )
 
 

@@ -31,6 +31,7 @@ def obtain(
         domains=[f"{name.lower()}.acme.test"],
         key_type=key_type,
         acting_user=None,
+        enqueue=False,
     )
     orders.run_order(order)
     assert order.result is not None

@@ -1,11 +1,13 @@
 """ACME orders: "Get from ACME" for a new certificate, for an existing CSR, and renewals.
 
-An order is stored first (AcmeOrder), then worked through: order at the CA, its challenges
-(http-01 rows the challenge view serves, or dns-01 TXT records), finalize, download the chain.
-The challenge rows are committed before the CA is told, because the CA fetches them through
-another request. The certificate is written only once the chain is in hand, in one
-transaction with its renewal settings, the order's outcome and the audit line; a failure
-leaves the order "Failed" with the CA's words and nothing else.
+An order is stored first (AcmeOrder, "Queued") and the page's orders are enqueued for the
+django-q2 worker (services/acme/runs.py: claims, steps, deadlines). The worker works it
+through: order at the CA, its challenges (http-01 rows the challenge view serves, or dns-01
+TXT records), finalize, download the chain. The challenge rows are committed before the CA is
+told, because the CA fetches them through another request. The certificate is written only
+once the chain is in hand, in one transaction with its renewal settings, the order's outcome
+and the audit line (services/acme/issued.py); a failure leaves the order "Failed" with the
+CA's words and nothing else.
 """
 
 import logging
@@ -16,27 +18,23 @@ from datetime import datetime
 
 from acme import client as acme_lib
 from acme import messages
-from cryptography import x509
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from certadmin import acme_client, usage
-from certadmin.crypto import chains, display, keypairs, parsing
+from certadmin import acme_client
+from certadmin.crypto import display, keypairs, parsing
 from certadmin.models import AcmeAccount, AcmeCertificate, AcmeChallenge, AcmeOrder, Certificate
 from certadmin.models.acme import Challenge
-from certadmin.services import certificates, replace
-from certadmin.services.acme import dns
+from certadmin.services import certificates
+from certadmin.services.acme import dns, issued, runs
 from certadmin.services.acme.accounts import SECTION, client_for
 from keys import envelope
 from orgs.models import Organization
 from orgs.services.audit import record_audit
-from orgs.wording import count
 
 log = logging.getLogger(__name__)
-ORDER_KEY_PURPOSE = "certadmin.AcmeOrder.private_key"
 MAX_DOMAINS = 100
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _DOMAIN = re.compile(rf"^(?:\*\.)?(?:{_LABEL}\.)+{_LABEL}$")
@@ -72,20 +70,17 @@ def _usable_account(account: AcmeAccount, org: Organization) -> None:
         )
 
 
-def _open_order_key(order: AcmeOrder) -> keypairs.PrivateKey:
-    assert order.private_key is not None
-    der = envelope.open_sealed(bytes(order.private_key), purpose=ORDER_KEY_PURPOSE)
-    return keypairs.load_private_key_der(der, trusted=True)
-
-
 @transaction.atomic
-def _create_order(order: AcmeOrder, key: keypairs.PrivateKey | None) -> AcmeOrder:
+def _create_order(order: AcmeOrder, key: keypairs.PrivateKey | None, *, enqueue: bool) -> AcmeOrder:
     if key is not None:
         order.private_key = envelope.seal(
-            keypairs.private_key_to_der(key), purpose=ORDER_KEY_PURPOSE
+            keypairs.private_key_to_der(key), purpose=issued.ORDER_KEY_PURPOSE
         )
         order.csr_pem = acme_client.make_csr(key, order.domains).decode()
+    runs.queued_fields(order, timezone.now())
     order.save(force_insert=True)
+    if enqueue:
+        runs.enqueue(order)
     return order
 
 
@@ -100,8 +95,10 @@ def start_new_certificate(
     exportable: bool = True,
     challenge: str = Challenge.HTTP_01,
     acting_user: User | None,
+    enqueue: bool = True,
 ) -> AcmeOrder:
-    """Store an order for a new CA-signed certificate (its key generated now, sealed)."""
+    """Store an order for a new CA-signed certificate (its key generated now, sealed) and
+    enqueue it for the background worker (unless `enqueue` is False: the caller runs it)."""
     Certificate.check_names(org=org, label=label, unique_name=unique_name)
     if key_type not in keypairs.KEY_TYPES:
         raise ValidationError(
@@ -121,7 +118,7 @@ def start_new_certificate(
         challenge=challenge,
         created_by=acting_user,
     )
-    return _create_order(order, keypairs.generate_private_key(key_type))
+    return _create_order(order, keypairs.generate_private_key(key_type), enqueue=enqueue)
 
 
 def start_for_csr(
@@ -130,8 +127,10 @@ def start_for_csr(
     account: AcmeAccount,
     challenge: str = Challenge.HTTP_01,
     acting_user: User | None,
+    enqueue: bool = True,
 ) -> AcmeOrder:
-    """Store an order fulfilling a CA-signed certificate's own CSR (its key never leaves)."""
+    """Store an order fulfilling a CA-signed certificate's own CSR (its key never leaves), and
+    enqueue it as start_new_certificate does."""
     if certificate.kind != Certificate.Kind.CA_SIGNED or not certificate.csr_pem:
         raise ValidationError(
             f"{certificate.unique_name} is self-signed: only a CA-signed certificate's request "
@@ -162,11 +161,12 @@ def start_for_csr(
         csr_pem=csr_pem,
         created_by=acting_user,
     )
-    return _create_order(order, None)
+    return _create_order(order, None, enqueue=enqueue)
 
 
 def start_renewal(*, acme_cert: AcmeCertificate) -> AcmeOrder:
-    """Store the order renewing `acme_cert`'s certificate: a new key unless it keeps its key."""
+    """Store the order renewing `acme_cert`'s certificate: a new key unless it keeps its key.
+    The renewal job runs it at once (it is the background worker)."""
     old = acme_cert.certificate
     order = AcmeOrder(
         organization=acme_cert.organization,
@@ -185,7 +185,7 @@ def start_renewal(*, acme_cert: AcmeCertificate) -> AcmeOrder:
         if acme_cert.new_key
         else certificates.load_private_key(old)
     )
-    return _create_order(order, key)
+    return _create_order(order, key, enqueue=False)
 
 
 # --- working an order through ------------------------------------------------------------------
@@ -202,48 +202,110 @@ def _records(todo: Sequence[acme_client.ChallengeToAnswer]) -> list[tuple[str, s
     return [(item.txt_name, item.validation) for item in todo]
 
 
+def run_queued_order(order_id: int) -> str:
+    """The background task: run (or resume) one queued order; a summary for the django-q2
+    admin. The order's page shows the outcome; a failure is not the task's error."""
+    order = (
+        AcmeOrder.objects.select_related("organization", "account", "certificate", "created_by")
+        .filter(pk=order_id)
+        .first()
+    )
+    if order is None:
+        return f"ACME order {order_id} no longer exists."
+    try:
+        run_order(order)
+    except runs.NotClaimed as exc:
+        return str(exc)
+    except acme_client.AcmeProblem as problem:
+        return f"Order {order.uuid} failed: {problem.words}"
+    if order.result is None:
+        return f"Order {order.uuid} waits for its TXT records."
+    return f"Order {order.uuid} issued {order.result.unique_name}."
+
+
 def run_order(order: AcmeOrder, *, now: datetime | None = None) -> AcmeOrder:
-    """Order at the CA and answer the challenges; a manual dns-01 order stops at "Waiting for
-    the TXT records". Raise AcmeProblem (the order then "Failed") when anything fails."""
+    """Claim the order and work it through at the CA; a manual dns-01 order stops at "Waiting
+    for the TXT records", and one whose records were checked resumes where it stopped.
+
+    Raise runs.NotClaimed when it is finished or another worker has it, and AcmeProblem (the
+    order then "Failed") when anything fails."""
+    token = runs.claim(order)
     try:
         acme = client_for(order.account)
+        if order.challenge == Challenge.DNS_01_MANUAL and order.order_json:
+            resource = acme_client.order_from_json(order.order_json)
+            work = _Work(
+                acme, resource, acme_client.challenges_of(acme, resource, acme_client.DNS_01)
+            )
+            return _complete(order, work, token, now=now)
+        AcmeChallenge.objects.filter(order=order).delete()  # a stopped run's, if any
         resource = acme_client.new_order(acme, order.csr_pem.encode())
         kind = acme_client.HTTP_01 if order.challenge == Challenge.HTTP_01 else acme_client.DNS_01
         work = _Work(acme, resource, acme_client.challenges_of(acme, resource, kind))
         _save_challenges(order, work)
         if order.challenge == Challenge.DNS_01_MANUAL and work.todo:
-            order.status = AcmeOrder.Status.AWAITING_DNS
-            order.order_json = acme_client.order_to_json(resource)
-            order.save(update_fields=["status", "order_json"])
+            order_json = acme_client.order_to_json(resource)
+            runs.advance(order, token, AcmeOrder.Status.AWAITING_DNS, order_json=order_json)
             return order
-        return _complete(order, work, now=now)
+        return _complete(order, work, token, now=now)
+    except runs.LostClaim as exc:
+        raise _taken_over(order) from exc
     except acme_client.AcmeProblem as problem:
-        _fail(order, problem)
+        if not runs.give_up(order, token, words=problem.words, code=problem.code):
+            raise _taken_over(order) from problem
+        raise
+    except Exception as exc:
+        log.exception("ACME order %s stopped by an error", order.uuid)
+        words = f"An internal error stopped the order ({type(exc).__name__})."
+        if not runs.give_up(order, token, words=words, code="internal"):
+            raise _taken_over(order) from exc
         raise
 
 
+def _taken_over(order: AcmeOrder) -> runs.NotClaimed:
+    """This worker was given up as stopped and another took the order: it writes nothing."""
+    order.refresh_from_db()
+    return runs.NotClaimed(f"Order {order.uuid} was taken over by another worker.")
+
+
 def continue_order(*, order: AcmeOrder, acting_user: User | None) -> AcmeOrder:
-    """The manual dns-01 step: check the TXT records, then let the CA validate and finish.
-    ValidationError while a record is missing (the order stays open); AcmeProblem when the
-    CA fails the order."""
+    """The manual dns-01 step: check the TXT records, then queue the order for the worker,
+    which lets the CA validate and finishes. ValidationError while a record is missing (the
+    order stays as it is)."""
     if order.status != AcmeOrder.Status.AWAITING_DNS:
         raise ValidationError("This order is not waiting for TXT records.")
-    challenges = list(order.challenges.all())
-    records = [(c.txt_name, c.validation) for c in challenges]
+    records = [(c.txt_name, c.validation) for c in order.challenges.all()]
     missing = dns.missing(records)
     if missing:
         raise ValidationError(
             "Not yet: " + "; ".join(missing) + ". DNS changes can take a few minutes."
         )
-    try:
-        acme = client_for(order.account)
-        resource = acme_client.order_from_json(order.order_json)
-        kind = acme_client.DNS_01
-        work = _Work(acme, resource, acme_client.challenges_of(acme, resource, kind))
-        return _complete(order, work, now=None)
-    except acme_client.AcmeProblem as problem:
-        _fail(order, problem)
-        raise
+    fields = runs.queued_fields(order, timezone.now())
+    # Conditional: a second click (or another admin) queues it once.
+    queued = AcmeOrder.objects.filter(pk=order.pk, status=AcmeOrder.Status.AWAITING_DNS).update(
+        **{name: getattr(order, name) for name in fields}
+    )
+    if queued:
+        runs.enqueue(order)
+    return order
+
+
+@transaction.atomic
+def retry_order(*, order: AcmeOrder, acting_user: User | None) -> AcmeOrder:
+    """Try again: queue a failed or stopped order for the worker (from the start at the CA,
+    except a manual dns-01 order stopped after its records were checked, which resumes)."""
+    locked = AcmeOrder.objects.select_for_update().get(pk=order.pk)
+    if not locked.can_retry():
+        raise ValidationError(
+            f"This order is {locked.get_status_display().lower()}: there is nothing to retry."
+        )
+    if locked.status == AcmeOrder.Status.FAILED:
+        locked.order_json = ""
+    fields = runs.queued_fields(locked, timezone.now())
+    locked.save(update_fields=[*fields, "order_json"])
+    runs.enqueue(locked)
+    log.info("ACME order %s queued again by %s", locked.uuid, getattr(acting_user, "pk", None))
+    return locked
 
 
 def _save_challenges(order: AcmeOrder, work: _Work) -> None:
@@ -260,197 +322,26 @@ def _save_challenges(order: AcmeOrder, work: _Work) -> None:
     )
 
 
-def _complete(order: AcmeOrder, work: _Work, *, now: datetime | None) -> AcmeOrder:
+def _complete(order: AcmeOrder, work: _Work, token: str, *, now: datetime | None) -> AcmeOrder:
+    runs.advance(order, token, AcmeOrder.Status.VALIDATING)
     rfc2136 = order.challenge == Challenge.DNS_01_RFC2136 and bool(work.todo)
     if rfc2136:
         dns.publish(order.account, _records(work.todo))
     try:
         acme_client.answer(work.acme, work.todo)
-        chain = acme_client.finish(work.acme, work.resource)
+        chain = acme_client.finish(
+            work.acme,
+            work.resource,
+            on_validated=lambda: runs.advance(order, token, AcmeOrder.Status.FINALIZING),
+        )
     finally:
         if rfc2136:
             try:
                 dns.withdraw(order.account, _records(work.todo))
             except acme_client.AcmeProblem:
                 log.warning("could not remove the dns-01 TXT records of order %s", order.uuid)
-    store(order, chain, now=now or timezone.now())
+    issued.store(order, chain, now=now or timezone.now(), token=token)
     return order
-
-
-def _fail(order: AcmeOrder, problem: acme_client.AcmeProblem) -> None:
-    with transaction.atomic():
-        order.challenges.all().delete()
-        order.status, order.error = AcmeOrder.Status.FAILED, problem.words
-        order.finished_at = timezone.now()
-        order.save(update_fields=["status", "error", "finished_at"])
-
-
-# --- storing what the CA issued -----------------------------------------------------------------
-
-
-def _checked_chain(key: keypairs.PrivateKey, fullchain: str) -> list[x509.Certificate]:
-    """The CA's chain, leaf first, with the same checks as an uploaded signed certificate."""
-    try:
-        certs = parsing.parse_certificates(
-            fullchain.encode(), max_bytes=settings.CERTADMIN_UPLOAD_MAX_BYTES
-        )
-        leaf = chains.find_leaf_for_key(certs, key.public_key())
-        if leaf is None:
-            raise ValueError("the certificate does not match the order's key")
-        return chains.order_chain(leaf, certs)
-    except ValueError as exc:
-        raise acme_client.AcmeProblem(
-            f"The CA's certificate was refused: {exc}.", code="chain", retry=False
-        ) from exc
-
-
-def store(order: AcmeOrder, fullchain: str, *, now: datetime) -> Certificate:
-    """Write what the order produced, all in one transaction."""
-    if order.purpose == AcmeOrder.Purpose.CSR:
-        assert order.certificate is not None
-        with transaction.atomic():
-            try:
-                certificates.upload_signed_certificate(
-                    certificate=order.certificate,
-                    data=fullchain.encode(),
-                    acting_user=order.created_by,
-                    now=now,
-                )
-            except ValidationError as exc:
-                raise acme_client.AcmeProblem(
-                    "The CA's certificate was refused: " + " ".join(exc.messages),
-                    code="chain",
-                    retry=False,
-                ) from exc
-            certificate = order.certificate
-            _track(order, certificate)
-            _finish_order(order, certificate, now)
-        return certificate
-    key = _open_order_key(order)
-    chain = _checked_chain(key, fullchain)
-    sealed = envelope.seal(
-        keypairs.private_key_to_der(key), purpose=certificates.PRIVATE_KEY_PURPOSE
-    )
-    with transaction.atomic():
-        if order.purpose == AcmeOrder.Purpose.RENEWAL:
-            certificate = _store_renewal(order, chain, sealed, now)
-        else:
-            certificate = _store_new(order, chain, sealed, now)
-        _finish_order(order, certificate, now)
-    return certificate
-
-
-def _new_certificate(
-    order: AcmeOrder, chain: list[x509.Certificate], sealed: bytes, *, label: str, name: str
-) -> Certificate:
-    certificate = Certificate(
-        organization=order.organization,
-        label=label,
-        unique_name=name,
-        kind=Certificate.Kind.CA_SIGNED,
-        key_type=order.key_type,
-        exportable=order.exportable,
-        private_key=sealed,
-        subject_fields={"common_name": order.domains[0]},
-        csr_pem=order.csr_pem,
-        created_by=order.created_by,
-        modified_by=order.created_by,
-    )
-    certificate.apply_chain(chain)
-    try:
-        with transaction.atomic():
-            certificate.save(force_insert=True)
-    except IntegrityError as exc:
-        raise acme_client.AcmeProblem(
-            f"A certificate with the Unique Name {name} already exists.", code="name", retry=False
-        ) from exc
-    return certificate
-
-
-def _store_new(
-    order: AcmeOrder, chain: list[x509.Certificate], sealed: bytes, now: datetime
-) -> Certificate:
-    try:
-        Certificate.check_names(
-            org=order.organization, label=order.label, unique_name=order.unique_name
-        )
-    except ValidationError as exc:
-        raise acme_client.AcmeProblem(" ".join(exc.messages), code="name", retry=False) from exc
-    certificate = _new_certificate(order, chain, sealed, label=order.label, name=order.unique_name)
-    _track(order, certificate)
-    record_audit(
-        org=order.organization,
-        acting_user=order.created_by,
-        section=SECTION,
-        action="obtainedAcmeCert",
-        message=f"Obtained certificate {certificate.unique_name} from ACME account "
-        f"{order.account.label} for {', '.join(order.domains)} "
-        f"(expires {certificate.not_after:%Y-%m-%d})",
-    )
-    return certificate
-
-
-def _store_renewal(
-    order: AcmeOrder, chain: list[x509.Certificate], sealed: bytes, now: datetime
-) -> Certificate:
-    old = order.certificate
-    assert old is not None
-    tracked = AcmeCertificate.objects.select_for_update().get(certificate=old)
-    new = _new_certificate(
-        order, chain, sealed, label=old.label, name=replace.renewal_name(old, now=now)
-    )
-    moved: list[usage.Use] = []
-    if usage.uses_of(old):
-        moved = replace.replace_certificate(
-            org=order.organization, old=old, new=new, acting_user=None, now=now
-        ).moved
-    else:
-        old.replaced_by, old.replaced_at = new, now
-        old.save(update_fields=["replaced_by", "replaced_at"])
-    tracked.certificate = new
-    tracked.failures, tracked.last_error = 0, ""
-    tracked.failing_since = tracked.next_attempt_at = None
-    tracked.last_renewed_at = now
-    assert new.not_before is not None
-    assert new.not_after is not None
-    tracked.plan(new.not_before, new.not_after)
-    tracked.save()
-    record_audit(
-        org=order.organization,
-        acting_user=None,
-        section=SECTION,
-        action="renewedAcmeCert",
-        message=f"Renewed certificate {old.unique_name} from ACME as {new.unique_name} "
-        f"(expires {new.not_after:%Y-%m-%d})"
-        + (f"; {count(len(moved), 'use', 'uses')} switched" if moved else ""),
-    )
-    return new
-
-
-def _track(order: AcmeOrder, certificate: Certificate) -> None:
-    """Create or update the renewal settings of a certificate obtained from ACME."""
-    assert certificate.not_before is not None
-    assert certificate.not_after is not None
-    tracked = AcmeCertificate.objects.filter(certificate=certificate).first() or AcmeCertificate(
-        organization=order.organization, certificate=certificate
-    )
-    tracked.account, tracked.domains, tracked.challenge = (
-        order.account,
-        list(order.domains),
-        order.challenge,
-    )
-    # A renewal cannot wait for a person: a manual dns-01 certificate is renewed by hand.
-    tracked.auto_renew = order.challenge != Challenge.DNS_01_MANUAL and tracked.auto_renew
-    tracked.plan(certificate.not_before, certificate.not_after)
-    tracked.save()
-
-
-def _finish_order(order: AcmeOrder, certificate: Certificate, now: datetime) -> None:
-    order.challenges.all().delete()
-    order.status, order.result, order.error = AcmeOrder.Status.ISSUED, certificate, ""
-    order.finished_at = now
-    order.private_key = None  # the key now lives (sealed) with the certificate only
-    order.save(update_fields=["status", "result", "error", "finished_at", "private_key"])
 
 
 # --- revocation ----------------------------------------------------------------------------------
