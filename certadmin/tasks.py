@@ -10,6 +10,11 @@ def run_acme_order(order_id: int) -> str:
     return orders.run_queued_order(order_id)
 
 
+def renew_acme_order(order_id: int) -> str:
+    """Renew Now on a certificate's Renewal Settings, enqueued with its order."""
+    return renewal.run_queued_renewal(order_id)
+
+
 def renew_acme_certificates() -> str:
     """The hourly ACME renewal (notifications/schedules.py declares the schedule)."""
     return renewal.renew_due().summary()

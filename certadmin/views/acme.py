@@ -10,7 +10,6 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from certadmin import acme_client
 from certadmin.forms.acme import (
     AcmeAccountForm,
     AcmeCsrOrderForm,
@@ -232,12 +231,11 @@ def acme_renewal(request: OrgRequest, certificate: str) -> HttpResponse:
         return redirect(cert)
     if request.method == "POST" and "renew_now" in request.POST:
         try:
-            new = renewal.renew(acme_cert=tracked)
-        except acme_client.AcmeProblem as problem:
-            messages.error(request, f"The renewal failed: {problem.words}")
+            order = renewal.queue_renewal(acme_cert=tracked, acting_user=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
             return redirect(cert)
-        messages.success(request, f"Renewed {cert.unique_name} as {new.unique_name}.")
-        return redirect(new)
+        return redirect(order)
     initial = {
         "auto_renew": tracked.auto_renew,
         "renew_percent": round(tracked.renew_fraction * 100),

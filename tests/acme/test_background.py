@@ -1,7 +1,8 @@
 """Orders run in the background (docs/acme.md, "How an order runs"): the form only stores and
 queues the order, the django-q2 worker runs it against pebble, and the order's page says
 where it stands. A worker that dies leaves the order "Stopped" with Try again; one order is
-never run by two workers at once, and a worker given up as stopped writes nothing.
+never run by two workers at once, and a worker given up as stopped writes nothing. Renew Now
+queues its renewal the same way.
 
 alice: System Administrator of Acme. `task_queue` sends tasks to django-q2's broker instead of
 running them inline, and runs what is queued when called (tests/acme/conftest.py).
@@ -19,9 +20,10 @@ from django.test import Client
 from django.utils import timezone
 
 from certadmin import acme_client
-from certadmin.models import AcmeAccount, AcmeChallenge, AcmeOrder, Certificate
+from certadmin.models import AcmeAccount, AcmeCertificate, AcmeChallenge, AcmeOrder, Certificate
 from certadmin.services.acme import orders, runs
 from orgs.models import AuditEvent, Organization
+from tests.acme.test_renewal import obtain
 from tests.acme_peers import Pebble
 
 Status = AcmeOrder.Status
@@ -294,3 +296,52 @@ def test_two_workers_claiming_at_once_only_one_wins(
 
     assert sorted(outcomes) == ["claimed", "refused"]
     assert AcmeOrder.objects.get(pk=queued.pk).attempts == 1
+
+
+def test_renew_now_queues_the_renewal_and_leaves_for_its_order(
+    client: Client, alice: User, account: AcmeAccount, acme: Organization, task_queue: RunQueued
+) -> None:
+    old = obtain(account, acme, "Api", key_type="EC-P256")
+    client.force_login(alice)
+    url = f"/o/{acme.public_id}/setup/certificates/{old.uuid}/acme/renewal/"
+
+    response = client.post(url, {"renew_now": "1"})
+    twice = client.post(url, {"renew_now": "1"}, follow=True).content.decode()
+
+    order = AcmeOrder.objects.get(purpose=AcmeOrder.Purpose.RENEWAL)
+    assert response["Location"] == order.get_absolute_url()
+    assert order.status == Status.QUEUED
+    assert "A renewal of Api is already under way." in twice
+    assert Certificate.objects.count() == 1
+
+    (summary,) = task_queue()
+
+    new = Certificate.objects.exclude(pk=old.pk).get()
+    assert summary == f"Renewed Api as {new.unique_name}."
+    page = client.get(order.get_absolute_url()).content.decode()
+    assert f"Issued: the CA issued {new.unique_name}." in page
+    old.refresh_from_db()
+    assert old.replaced_by == new
+
+
+def test_renew_now_that_fails_is_recorded_as_a_failing_renewal(
+    client: Client, alice: User, account: AcmeAccount, acme: Organization, task_queue: RunQueued
+) -> None:
+    old = obtain(account, acme, "Mail", key_type="EC-P256")
+    account.directory_url = "https://127.0.0.1:9/dir"  # unreachable
+    account.save()
+    client.force_login(alice)
+    client.post(
+        f"/o/{acme.public_id}/setup/certificates/{old.uuid}/acme/renewal/", {"renew_now": "1"}
+    )
+
+    (summary,) = task_queue()
+
+    assert summary.startswith("Renewal of Mail failed: The CA is unreachable")
+    tracked = AcmeCertificate.objects.get()
+    assert tracked.failures == 1
+    assert "The CA is unreachable" in tracked.last_error
+    order = AcmeOrder.objects.get(purpose=AcmeOrder.Purpose.RENEWAL)
+    page = client.get(order.get_absolute_url()).content.decode()
+    assert "The renewal schedule tries again with back-off" in page
+    assert ">Try again</button>" not in page

@@ -14,13 +14,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import django.dispatch
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from certadmin import acme_client
-from certadmin.models import AcmeCertificate, Certificate
-from certadmin.services.acme import orders
+from certadmin.models import AcmeCertificate, AcmeOrder, Certificate
+from certadmin.services.acme import orders, runs
 from certadmin.services.acme.accounts import SECTION
 from orgs import permissions, setup_tree
 from orgs.http import OrgRequest
@@ -99,7 +101,10 @@ def renew_due(
 def renew(*, acme_cert: AcmeCertificate, now: datetime | None = None) -> Certificate:
     """Renew one certificate now; on failure record it, schedule the retry, and re-raise."""
     now = now or timezone.now()
-    order = orders.start_renewal(acme_cert=acme_cert)
+    return _run_renewal(orders.start_renewal(acme_cert=acme_cert), acme_cert, now)
+
+
+def _run_renewal(order: AcmeOrder, acme_cert: AcmeCertificate, now: datetime) -> Certificate:
     try:
         orders.run_order(order, now=now)
     except acme_client.AcmeProblem as problem:
@@ -108,6 +113,52 @@ def renew(*, acme_cert: AcmeCertificate, now: datetime | None = None) -> Certifi
     if order.result is None:  # a manual dns-01 renewal waits for the person (never automatic)
         raise acme_client.AcmeProblem("The renewal waits for its TXT records.", retry=False)
     return order.result
+
+
+@transaction.atomic
+def queue_renewal(*, acme_cert: AcmeCertificate, acting_user: User | None) -> AcmeOrder:
+    """Renew Now: store the renewal's order and enqueue it for the background worker.
+    ValidationError while another renewal of the certificate is under way."""
+    running = [
+        order
+        for order in AcmeOrder.objects.filter(
+            certificate_id=acme_cert.certificate_id,
+            purpose=AcmeOrder.Purpose.RENEWAL,
+            status__in=AcmeOrder.WORKING,
+        )
+        if order.is_running()
+    ]
+    if running:
+        raise ValidationError(
+            f"A renewal of {acme_cert.certificate.unique_name} is already under way."
+        )
+    order = orders.start_renewal(acme_cert=acme_cert)
+    runs.enqueue(order, task="certadmin.tasks.renew_acme_order")
+    log.info("renewal of %s queued by %s", acme_cert.certificate.unique_name, acting_user)
+    return order
+
+
+def run_queued_renewal(order_id: int) -> str:
+    """The background task of Renew Now: run the renewal's order, and on failure record it as
+    the schedule's renewals are; a summary for the django-q2 admin."""
+    order = AcmeOrder.objects.filter(pk=order_id, purpose=AcmeOrder.Purpose.RENEWAL).first()
+    acme_cert = None
+    if order is not None and order.certificate_id is not None:
+        acme_cert = (
+            AcmeCertificate.objects.select_related("certificate", "account", "organization")
+            .filter(certificate_id=order.certificate_id)
+            .first()
+        )
+    if order is None or acme_cert is None:
+        return f"Renewal order {order_id}: nothing to renew any more."
+    name = acme_cert.certificate.unique_name
+    try:
+        new = _run_renewal(order, acme_cert, timezone.now())
+    except runs.NotClaimed as exc:
+        return str(exc)
+    except acme_client.AcmeProblem as problem:
+        return f"Renewal of {name} failed: {problem.words}"
+    return f"Renewed {name} as {new.unique_name}."
 
 
 def record_failure(

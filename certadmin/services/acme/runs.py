@@ -40,10 +40,11 @@ class LostClaim(Exception):
     """Another worker took the order over (it was given up as stopped): stop, write nothing."""
 
 
-def enqueue(order: AcmeOrder) -> None:
-    """Run the order in the background once the current transaction commits."""
+def enqueue(order: AcmeOrder, *, task: str = "certadmin.tasks.run_acme_order") -> None:
+    """Run the order in the background (`task`, by dotted path) once the current transaction
+    commits."""
     order_id = order.pk
-    transaction.on_commit(lambda: async_task("certadmin.tasks.run_acme_order", order_id))
+    transaction.on_commit(lambda: async_task(task, order_id))
 
 
 def queued_fields(order: AcmeOrder, now: datetime) -> list[str]:
