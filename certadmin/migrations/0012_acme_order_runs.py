@@ -20,7 +20,7 @@ def ordering_to_pending(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('certadmin', '0010_acme'),
+        ('certadmin', '0011_idp_answered_requests'),
     ]
 
     operations = [
