@@ -9,6 +9,8 @@ short code (for the audit trail and tests) and a sentence to show the user.
 
 import base64
 import binascii
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import cast
@@ -22,7 +24,21 @@ from signxml.verifier import SignatureConfiguration, XMLVerifier
 from certadmin.saml import DS, SAML, SAMLP
 
 XENC = "http://www.w3.org/2001/04/xmlenc#"
-SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
+_STATUS = "urn:oasis:names:tc:SAML:2.0:status:"
+SUCCESS = _STATUS + "Success"
+# The status codes SAML core defines (3.2.2.2): a refusal names them even in an unsigned
+# response, as they are words of ours; any other code only when the response is signed.
+STATUS_CODES = frozenset(
+    _STATUS + name
+    for name in (  # noqa: SIM905 (a list literal would take 25 lines)
+        "Success Requester Responder VersionMismatch AuthnFailed InvalidAttrNameOrValue "
+        "InvalidNameIDPolicy NoAuthnContext NoAvailableIDP NoPassive NoSupportedIDP "
+        "PartialLogout ProxyCountExceeded RequestDenied RequestUnsupported "
+        "RequestVersionDeprecated RequestVersionTooHigh RequestVersionTooLow "
+        "ResourceNotRecognized TooManyResponses UnknownAttrProfile UnknownPrincipal "
+        "UnsupportedBinding"
+    ).split()
+)
 BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
 # Clocks of the identity provider and this server may differ by this much.
 CLOCK_SKEW = timedelta(minutes=2)
@@ -48,12 +64,25 @@ _SIGNED_AT_ROOT = SignatureConfiguration(location="./", expect_references=1)
 
 
 class Refused(Exception):
-    """The response is refused; `code` names the check, `reason` is for the user and admin."""
+    """The response is refused; `code` names the check, `reason` is for the user and admin.
+    `signed`: the refusal is about what a verified signature covers (check_response sets it);
+    otherwise anyone could have posted it, and `reason` never repeats what it says."""
 
     def __init__(self, code: str, reason: str) -> None:
         super().__init__(reason)
         self.code = code
         self.reason = reason
+        self.signed = False
+
+
+@contextmanager
+def _signed_part(signed: bool = True) -> Iterator[None]:
+    """Refusals raised inside are about content a verified signature covers (if `signed`)."""
+    try:
+        yield
+    except Refused as refused:
+        refused.signed = refused.signed or signed
+        raise
 
 
 @dataclass(frozen=True)
@@ -242,16 +271,43 @@ def _text(element: etree._Element | None) -> str:
     return (element.text or "").strip() if element is not None else ""
 
 
-def _check_issuer(element: etree._Element, expected: Expected, required: bool) -> None:
+def _check_issuer(
+    element: etree._Element, expected: Expected, *, what: str, required: bool, signed: bool
+) -> None:
+    """The Issuer of `element` (the response or the assertion), named in the refusal only if
+    `signed`: an anonymous post must not write its own words into the audit trail."""
     issuer = element.find(_q(SAML, "Issuer"))
     if issuer is None and not required:
         return
-    if _text(issuer) != expected.idp_entity_id:
-        raise Refused(
-            "wrong_issuer",
-            f"The response comes from {_text(issuer)[:200] or 'no issuer'!r}, not from this "
-            "configuration's Identity Provider Entity ID.",
-        )
+    name = _text(issuer)
+    if name == expected.idp_entity_id:
+        return
+    if not name:
+        said = f"The {what} names no Issuer"
+    elif signed:
+        said = f"The {what} comes from {name[:200]!r}"
+    else:
+        said = f"The {what} (not signed, so its Issuer is not shown) comes from another issuer"
+    raise Refused(
+        "wrong_issuer", f"{said}, not from this configuration's Identity Provider Entity ID."
+    )
+
+
+def _status_refusal(status: etree._Element | None, *, signed: bool) -> Refused:
+    """idp_status: the top-level and second-level codes, those SAML does not define only when
+    the response is signed."""
+    codes = [status, *status.findall(_q(SAMLP, "StatusCode"))[:1]] if status is not None else []
+    values = [code.get("Value") or "" for code in codes]
+    named = [
+        value.removeprefix(_STATUS) if value in STATUS_CODES else value[-60:] if signed else "?"
+        for value in values
+    ]
+    hidden = "" if signed or "?" not in named else "; codes SAML does not define are not shown"
+    return Refused(
+        "idp_status",
+        f"The identity provider did not log the user in (status {' / '.join(named) or 'none'}"
+        f"{hidden}).",
+    )
 
 
 def _check_conditions(assertion: etree._Element, expected: Expected) -> datetime | None:
@@ -336,20 +392,34 @@ def check_response(raw: bytes, expected: Expected) -> Assertion:
         raise Refused("malformed", "The posted document is not a SAML Response.")
     response_signed = _has_signature(document)
     response = _verify(document, expected, "response") if response_signed else document
+    with _signed_part(response_signed):
+        found, encrypted = _envelope(response, expected, signed=response_signed)
+        if encrypted and not response_signed:
+            assertion = _open_unsigned(found, expected)
+        else:
+            if encrypted:
+                found = _decrypt(_encrypted_data(found, expected), expected)
+            assertion = _signed_assertion(found, expected, response_signed=response_signed)
+    with _signed_part():  # from here on, every value read is signed
+        return _read_assertion(response, assertion, expected, response_signed, encrypted)
+
+
+def _envelope(
+    response: etree._Element, expected: Expected, *, signed: bool
+) -> tuple[etree._Element, bool]:
+    """The status, issuer and destination of the response; its one assertion, and whether
+    that is encrypted."""
     status = response.find(f"{_q(SAMLP, 'Status')}/{_q(SAMLP, 'StatusCode')}")
     if status is None or status.get("Value") != SUCCESS:
-        code = status.get("Value", "") if status is not None else "none"
-        raise Refused(
-            "idp_status", f"The identity provider did not log the user in (status {code[-60:]})."
-        )
-    _check_issuer(response, expected, required=False)
+        raise _status_refusal(status, signed=signed)
+    _check_issuer(response, expected, what="response", required=False, signed=signed)
     destination = response.get("Destination")
     if destination is not None and destination != expected.acs_url:
         raise Refused(
             "wrong_destination",
             "The response was sent to another Assertion Consumer Service URL (Destination).",
         )
-    if response_signed and destination is None:
+    if signed and destination is None:
         raise Refused("wrong_destination", "The signed response names no Destination.")
     # Exactly one assertion anywhere: a second one (beside the signed one, or the signed one
     # moved into Extensions or elsewhere) is signature wrapping.
@@ -364,13 +434,18 @@ def check_response(raw: bytes, expected: Expected) -> Assertion:
     found = (encrypted or plain)[0]
     if found.getparent() is not response:
         raise Refused("wrapped", "The assertion is not where SAML puts it.")
-    if encrypted and not response_signed:
-        assertion = _open_unsigned(found, expected)
-    else:
-        if encrypted:
-            found = _decrypt(_encrypted_data(found, expected), expected)
-        assertion = _signed_assertion(found, expected, response_signed=response_signed)
-    _check_issuer(assertion, expected, required=True)
+    return found, bool(encrypted)
+
+
+def _read_assertion(
+    response: etree._Element,
+    assertion: etree._Element,
+    expected: Expected,
+    response_signed: bool,
+    encrypted: bool,
+) -> Assertion:
+    """The checks of the (signed) assertion itself; what it says."""
+    _check_issuer(assertion, expected, what="assertion", required=True, signed=True)
     conditions_until = _check_conditions(assertion, expected)
     name_id, name_format, confirmation_irt, confirmed_until = _check_subject(assertion, expected)
     # Its id is remembered against replay until it can be accepted no more: the latest end
@@ -389,6 +464,6 @@ def check_response(raw: bytes, expected: Expected) -> Assertion:
         name_id=name_id,
         name_id_format=name_format,
         not_on_or_after=until,
-        encrypted=bool(encrypted),
+        encrypted=encrypted,
         attributes=_attributes(assertion),
     )

@@ -24,6 +24,7 @@ from certadmin.held import Held
 from certadmin.models import Certificate, SamlAuthnRequest, SamlConsumedAssertion, SamlSsoConfig
 from certadmin.services import certificates
 from certadmin.services import sso as sso_services
+from certadmin.services.sso_refusals import SECTION_LOGIN, audit_refusal
 from orgs import permissions, setup_tree
 from orgs.access import held_permissions
 from orgs.http import OrgRequest
@@ -33,7 +34,6 @@ from orgs.services.audit import record_audit
 from orgs.services.members import add_member
 from orgs.services.profiles import standard_profile
 
-SECTION_LOGIN = "Single Sign-On Login"
 # An AuthnRequest must be answered within this time.
 REQUEST_LIFETIME = timedelta(minutes=10)
 # The ids of the logins this browser started with a configuration (the views keep them in a
@@ -128,16 +128,6 @@ def _check_usable(config: SamlSsoConfig, now: datetime) -> None:
         )
 
 
-def _audit_failure(config: SamlSsoConfig, refused: Refused, detail: str = "") -> None:
-    record_audit(
-        org=config.organization,
-        acting_user=None,
-        section=SECTION_LOGIN,
-        action="samlLoginFailed",
-        message=f"SAML login with {config.name} refused ({refused.code}): {refused.reason}{detail}",
-    )
-
-
 @dataclass(frozen=True)
 class Started:
     url: str  # the identity provider's, carrying the signed AuthnRequest
@@ -145,15 +135,20 @@ class Started:
 
 
 def begin_login(
-    config: SamlSsoConfig, *, relay_state: str = "", now: datetime | None = None
+    config: SamlSsoConfig,
+    *,
+    relay_state: str = "",
+    client: str | None = None,
+    now: datetime | None = None,
 ) -> Started:
     """Remember a new AuthnRequest; the identity provider URL that carries it (HTTP-Redirect
-    binding, signed with the Request Signing Certificate's key) and its id."""
+    binding, signed with the Request Signing Certificate's key) and its id. `client`: the
+    address asking, whose refusals are audited within a bound (sso_refusals)."""
     now = now or timezone.now()
     try:
         _check_usable(config, now)
     except Refused as refused:
-        _audit_failure(config, refused)
+        audit_refusal(config, refused, client=client)
         raise
     request_id = saml.new_id()
     SamlAuthnRequest.objects.create(
@@ -380,6 +375,7 @@ def consume_response(
     log_in: Callable[[User], None],
     started_here: StartedHere,
     relay_state: str = "",
+    client: str | None = None,
     now: datetime | None = None,
 ) -> LoginResult:
     """Check a posted response, find the user it logs in and `log_in` that user; Refused
@@ -387,15 +383,16 @@ def consume_response(
     answered and the assertion remembered (a response is used up even when it logs nobody
     in, so it cannot be replayed once the admin has set the Federation ID), and the login
     itself (a just-in-time user, the audit line, the session `log_in` makes), written whole
-    or not at all, with one commit rather than one per row."""
+    or not at all, with one commit rather than one per row. `client`: the address posting;
+    refusals no verified signature vouches for are audited within a bound (sso_refusals)."""
     now = now or timezone.now()
-    name_id = ""
+    name_id, checked = "", False
     try:
         _check_usable(config, now)
         assertion = saml_acs.check_response(
             saml_acs.decode_post(saml_response), expected(config, now=now)
         )
-        name_id = assertion.name_id
+        name_id, checked = assertion.name_id, True
         # Used up, even if it logs nobody in.
         stored_relay = _spend(config, assertion, now, started_here)
         with transaction.atomic():
@@ -412,7 +409,9 @@ def consume_response(
             )
             log_in(membership.user)
     except Refused as refused:
-        _audit_failure(config, refused, f" (NameID {name_id[:100]})" if name_id else "")
+        refused.signed = refused.signed or checked  # refused after the signature verified
+        detail = f" (NameID {name_id[:100]})" if name_id else ""
+        audit_refusal(config, refused, client=client, detail=detail)
         raise
     target = _redirect_to(config.organization, stored_relay or relay_state)
     return LoginResult(membership=membership, redirect_to=target, created=created)

@@ -20,6 +20,7 @@ from certadmin.models import SamlSsoConfig
 from certadmin.services import sso_login
 from orgs.access import SSO_ORG_SESSION_KEY
 from orgs.auth import SetupAuthenticationForm
+from orgs.proxies import client_address
 
 # Refusals that mean "this is not a SAML response we can read" (400); the others are 403.
 _BAD_INPUT = {"malformed", "too_large", "doctype"}
@@ -56,7 +57,9 @@ def _failed(
 def sso_login_start(request: HttpRequest, org: str, sso: str) -> HttpResponse:
     config = _config(org, sso)
     try:
-        started = sso_login.begin_login(config, relay_state=request.GET.get("next", ""))
+        started = sso_login.begin_login(
+            config, relay_state=request.GET.get("next", ""), client=client_address(request)
+        )
     except sso_login.Refused as refused:
         return _failed(request, config, refused)
     response = HttpResponseRedirect(started.url)
@@ -106,6 +109,7 @@ def sso_acs(request: HttpRequest, org: str, sso: str) -> HttpResponse:
             saml_response=request.POST.get("SAMLResponse", ""),
             relay_state=request.POST.get("RelayState", ""),
             log_in=log_in,
+            client=client_address(request),
             # Over plain HTTP the browser keeps no SameSite=None cookie: it cannot be told.
             started_here=frozenset(_started_here(request, config)) if request.is_secure() else None,
         )
