@@ -21,15 +21,28 @@ class ScheduleSpec:
     cron: str
 
 
+EXPIRY_NOTICES = ScheduleSpec(
+    name="notifications: expiry notices",
+    func="notifications.tasks.send_expiry_notices",
+    # Hourly: each org's notices go out within the hour after its local midnight, and a
+    # missed run is caught up by the next (the job's result does not depend on how
+    # often it runs). https://crontab.guru/#5_*_*_*_*
+    cron="5 * * * *",
+)
+CHANNEL_RETRIES = ScheduleSpec(
+    name="notifications: webhook retries",
+    func="notifications.tasks.retry_channel_deliveries",
+    # Every 5 minutes, the shortest back-off (services/channels/delivery.py, BACKOFF), so a
+    # failed delivery is retried within 5 minutes of being due, not at the next hourly run.
+    # At minute 1, 6, 11, ...: never in the same minute as the hourly job (minute 5), which
+    # also retries; running together would be safe (one claim per delivery), only wasted.
+    # https://crontab.guru/#1-59/5_*_*_*_*
+    cron="1-59/5 * * * *",
+)
+
 SCHEDULES = [
-    ScheduleSpec(
-        name="notifications: expiry notices",
-        func="notifications.tasks.send_expiry_notices",
-        # Hourly: each org's notices go out within the hour after its local midnight, and a
-        # missed run is caught up by the next (the job's result does not depend on how
-        # often it runs). https://crontab.guru/#5_*_*_*_*
-        cron="5 * * * *",
-    ),
+    EXPIRY_NOTICES,
+    CHANNEL_RETRIES,
     ScheduleSpec(
         name="certadmin: ACME renewals",
         func="certadmin.tasks.renew_acme_certificates",

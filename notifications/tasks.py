@@ -17,3 +17,9 @@ def send_expiry_notices() -> str:
         # already records what was sent and the notices left for the next run.
         raise RuntimeError(outcome.error)
     return outcome.run.summary
+
+
+def retry_channel_deliveries() -> str:
+    """Every 5 minutes (notifications/schedules.py): the webhook deliveries whose back-off has
+    passed, only those; the same claims as the hourly job's, so both may run at once."""
+    return channels.retry_due().summary

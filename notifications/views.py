@@ -20,7 +20,7 @@ from notifications.models import (
     NotificationRun,
     NotificationRunOrg,
 )
-from notifications.schedules import SCHEDULES
+from notifications.schedules import CHANNEL_RETRIES, EXPIRY_NOTICES
 from notifications.services import channels as channel_services
 from notifications.sources import source
 from orgs.access import get_for_member, org_member_required, require_org_perm
@@ -135,7 +135,8 @@ def _page(org: Organization, *, now: datetime) -> dict[str, Any]:
         ),
         "last_run": NotificationRun.objects.first(),
         "last_success": NotificationRun.objects.succeeded().first(),
-        "schedules": SCHEDULES,
+        "schedule": EXPIRY_NOTICES,
+        "retry_schedule": CHANNEL_RETRIES,
         "notices": [
             {"notice": n, "url": _notice_url(org, n), "gone": _is_gone(n)} for n in notices
         ],

@@ -248,12 +248,15 @@ class WebhookReceiver:
     `mode`: "ok" (200), "fail" (500 for the next `failures` requests, then 200), "slow" (sleeps
     `delay` seconds, then 200). `stop()` takes it down (connection refused), `start()` brings it
     back on the same port. `accepted` holds what it answered 2xx to: (Idempotency-Key, JSON).
+    `on_request(n)`, if set, is called in the request's thread before it is answered (n: the
+    request's number, from 1): a test holds a sender there, or does something meanwhile.
     """
 
     def __init__(self) -> None:
         self.mode = "ok"
         self.failures = 0
         self.delay = 0.0
+        self.on_request: Callable[[int], None] | None = None
         self.requests: list[Received] = []
         self.accepted: list[tuple[str, Any]] = []
         self._lock = threading.Lock()
@@ -278,9 +281,12 @@ class WebhookReceiver:
                 got = Received("POST", self.path, dict(self.headers.items()), body, "")
                 with receiver._lock:
                     receiver.requests.append(got)
+                    number = len(receiver.requests)
                     failing = receiver.mode == "fail" and receiver.failures > 0
                     if failing:
                         receiver.failures -= 1
+                if receiver.on_request is not None:
+                    receiver.on_request(number)
                 if receiver.mode == "slow":
                     time.sleep(receiver.delay)
                 status = 500 if failing else 200

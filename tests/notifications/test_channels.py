@@ -290,6 +290,10 @@ def test_the_page_creates_tests_and_lists_channels_and_deliveries(
     assert html.count("<td>Test</td>") == 2
     assert "Delivered" in html
     assert "Failed (retried)" in html
+    # Each schedule where it belongs: the retries in the channels' card, the job in Runs.
+    assert "on the schedule “notifications: webhook retries” (cron 1-59/5 * * * *, UTC)" in html
+    assert "The job runs on the schedule “notifications: expiry notices”" in html
+    assert "ACME renewals" not in html
 
 
 def test_the_form_asks_for_the_chosen_target(alice_client: Client, acme: Organization) -> None:

@@ -2,7 +2,8 @@
 named credential, as generic JSON, Slack or Microsoft Teams messages. By sub-domain:
 
 - `configure`: the Setup page's writes (create, change, delete a channel; "Send test");
-- `delivery`: the run that claims, sends, marks and retries deliveries, exactly once each;
+- `delivery`: the runs that claim, send, mark and retry deliveries, exactly once each (the
+  hourly job's `deliver()`, the 5-minute `retry_due()`);
 - `formats`: the message bodies (generic JSON, Slack, Teams);
 - `transport`: one POST, to a URL or through a named credential.
 """
@@ -14,7 +15,13 @@ from notifications.services.channels.configure import (
     send_test,
     update_channel,
 )
-from notifications.services.channels.delivery import BACKOFF, DeliveryTally, backoff, deliver
+from notifications.services.channels.delivery import (
+    BACKOFF,
+    DeliveryTally,
+    backoff,
+    deliver,
+    retry_due,
+)
 from notifications.services.channels.formats import Notice, message
 from notifications.services.channels.transport import TIMEOUT, Answer, post
 
@@ -31,6 +38,7 @@ __all__ = [
     "deliver",
     "message",
     "post",
+    "retry_due",
     "send_test",
     "update_channel",
 ]
