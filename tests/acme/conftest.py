@@ -2,6 +2,7 @@
 challtestsrv as its DNS (tests/acme_peers.py). One pebble per test session (per xdist
 worker); the tests that need another configuration start their own."""
 
+import os
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -58,6 +59,9 @@ def task_queue(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], list[st
     tests' Q_CLUSTER sync). The function it gives runs what is queued through django-q2's own
     worker and monitor, as a qcluster does, and returns the tasks' summaries."""
     monkeypatch.setattr(Conf, "SYNC", False)
+    # A queue of this test process's own: a Redis broker (REDIS_URL) is shared by the xdist
+    # workers, which would take each other's tasks.
+    monkeypatch.setattr(Conf, "CLUSTER_NAME", f"certadmin-test-{os.getpid()}")
     broker = get_broker()
 
     def run_queued() -> list[str]:
