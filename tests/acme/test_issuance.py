@@ -170,20 +170,26 @@ def _dns_order(account: AcmeAccount, acme: Organization, name: str) -> AcmeOrder
     )
 
 
+def _send_updates_to(server: Rfc2136Server, account: AcmeAccount, tsig_secret: str) -> None:
+    """Point the account's dns-01 updates at the test's RFC 2136 server, signed with
+    `tsig_secret` (the server accepts TSIG_SECRET only)."""
+    accounts.update_dns_settings(
+        account=account,
+        dns_server="127.0.0.1",
+        dns_port=server.port,
+        dns_zone="acme.test.",
+        tsig_key_name="certadmin.",
+        tsig_algorithm="hmac-sha256",
+        tsig_secret=tsig_secret,
+        acting_user=None,
+    )
+
+
 def test_dns_01_through_rfc_2136_with_a_tsig_signed_update(
     account: AcmeAccount, acme: Organization, pebble: Pebble
 ) -> None:
     with Rfc2136Server(pebble, "certadmin.", TSIG_SECRET) as server:
-        accounts.update_dns_settings(
-            account=account,
-            dns_server="127.0.0.1",
-            dns_port=server.port,
-            dns_zone="acme.test.",
-            tsig_key_name="certadmin.",
-            tsig_algorithm="hmac-sha256",
-            tsig_secret=TSIG_SECRET,
-            acting_user=None,
-        )
+        _send_updates_to(server, account, TSIG_SECRET)
         order = _dns_order(account, acme, "Dyn")
 
         orders.run_order(order)
@@ -200,15 +206,8 @@ def test_dns_update_with_a_wrong_tsig_key_fails_the_order_in_words(
     account: AcmeAccount, acme: Organization, pebble: Pebble
 ) -> None:
     with Rfc2136Server(pebble, "certadmin.", TSIG_SECRET) as server:
-        accounts.update_dns_settings(
-            account=account,
-            dns_server="127.0.0.1",
-            dns_port=server.port,
-            dns_zone="acme.test.",
-            tsig_key_name="certadmin.",
-            tsig_algorithm="hmac-sha256",
-            tsig_secret=base64.b64encode(b"a different key, also 32 bytes!!").decode(),
-            acting_user=None,
+        _send_updates_to(
+            server, account, base64.b64encode(b"a different key, also 32 bytes!!").decode()
         )
         order = _dns_order(account, acme, "Bad")
 
